@@ -1,0 +1,39 @@
+//! The Portcullis engine: one actix actor per moving part, and the ports
+//! (traits) through which it reaches the world.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`event`] | trigger events and the ref an item is about |
+//! | [`result`] | build and buildset results with Zuul's names |
+//! | [`port`] | the traits `src/` implements: executor, store, layout loader |
+//! | [`log_hub`] | live log lines of running builds, for websockets |
+//! | [`scheduler`] | the Scheduler actor: routes events to tenants |
+//! | [`tenant`] | the Tenant actor: layout and pipelines |
+//! | [`pipeline`] | the Pipeline actor: queue of items, manager rules |
+//! | [`queue_item`] | the QueueItem actor: job graph and builds of one item |
+//! | [`build`] | the Build actor: one job run |
+//! | [`record_queue`] | ordered, non-blocking writes of one item's records to the store |
+//! | [`status`] | snapshots of the engine in Zuul's status format |
+//! | [`handle`] | [`EngineHandle`], all that the web and drivers use |
+
+pub mod build;
+pub mod event;
+pub mod handle;
+pub mod log_hub;
+pub mod pipeline;
+pub mod port;
+pub mod queue_item;
+pub mod record_queue;
+pub mod result;
+pub mod scheduler;
+pub mod status;
+pub mod tenant;
+
+#[cfg(test)]
+mod tests;
+
+pub use event::{ItemRef, TriggerEvent};
+
+pub use log_hub::LogHub;
+pub use port::{BuildLog, BuildOutcome, BuildRequest, BuildStore, Executor, LayoutLoader, Ports};
+pub use result::BuildResult;

@@ -1,0 +1,179 @@
+//! Ports: what the engine needs from the world. `src/` implements them; the
+//! engine's tests plug in deterministic fakes.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
+use portcullis_config::{FrozenJob, Layout, TenantDef};
+
+use crate::event::ItemRef;
+use crate::log_hub::LogHub;
+use crate::result::BuildResult;
+
+/// Everything a build needs to run one job for one item.
+#[derive(Debug, Clone)]
+pub struct BuildRequest {
+    /// Build uuid.
+    pub uuid: String,
+    /// Uuid of the item's buildset.
+    pub buildset_uuid: String,
+    /// Tenant name.
+    pub tenant: String,
+    /// Pipeline name.
+    pub pipeline: String,
+    /// The ref under test.
+    pub item: ItemRef,
+    /// The frozen job.
+    pub job: FrozenJob,
+}
+
+/// How a build ended, as the executor tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildOutcome {
+    /// The result.
+    pub result: BuildResult,
+    /// Why, when the result is an error.
+    pub error_detail: Option<String>,
+    /// Where the build's logs are served.
+    pub log_url: Option<String>,
+}
+
+impl BuildOutcome {
+    /// An ERROR outcome with its reason.
+    pub fn error(detail: impl Into<String>) -> Self {
+        BuildOutcome {
+            result: BuildResult::Error,
+            error_detail: Some(detail.into()),
+            log_url: None,
+        }
+    }
+}
+
+/// The live log of one build: lines written here reach websocket subscribers.
+#[derive(Clone)]
+pub struct BuildLog {
+    hub: LogHub,
+    uuid: String,
+}
+
+impl BuildLog {
+    /// The log of build `uuid` on `hub` (the hub must have it open).
+    pub fn new(hub: LogHub, uuid: impl Into<String>) -> Self {
+        BuildLog {
+            hub,
+            uuid: uuid.into(),
+        }
+    }
+
+    /// Publishes one line (without its newline).
+    pub fn line(&self, text: &str) {
+        self.hub.publish(&self.uuid, text);
+    }
+}
+
+/// Runs builds. Dropping the returned future must stop everything the build started.
+pub trait Executor: Send + Sync + 'static {
+    /// Runs the job's playbooks and reports how it ended; never panics on bad input.
+    fn run(&self, request: BuildRequest, log: BuildLog) -> BoxFuture<'static, BuildOutcome>;
+}
+
+/// One fact to write to the build history.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoreRecord {
+    /// An item entered a pipeline and its buildset began.
+    BuildsetStarted {
+        /// Buildset uuid.
+        uuid: String,
+        /// Tenant name.
+        tenant: String,
+        /// Pipeline name.
+        pipeline: String,
+        /// The ref under test.
+        item: ItemRef,
+        /// The triggering event's id.
+        event_id: String,
+        /// When the triggering event happened.
+        event_timestamp: DateTime<Utc>,
+    },
+    /// A build began running.
+    BuildStarted {
+        /// Buildset uuid.
+        buildset_uuid: String,
+        /// Build uuid.
+        uuid: String,
+        /// Job name.
+        job_name: String,
+        /// Whether the job votes.
+        voting: bool,
+        /// Nodeset name.
+        nodeset: String,
+        /// When it began.
+        start_time: DateTime<Utc>,
+    },
+    /// A build ended.
+    BuildFinished {
+        /// Build uuid.
+        uuid: String,
+        /// Its result.
+        result: BuildResult,
+        /// When it ended.
+        end_time: DateTime<Utc>,
+        /// Where its logs are.
+        log_url: Option<String>,
+        /// Why, for errors.
+        error_detail: Option<String>,
+    },
+    /// Every build of a buildset ended and the item reported.
+    BuildsetFinished {
+        /// Buildset uuid.
+        uuid: String,
+        /// Its result.
+        result: BuildResult,
+        /// The report message.
+        message: String,
+        /// When it ended.
+        end_time: DateTime<Utc>,
+    },
+}
+
+/// Why the store could not write.
+#[derive(Debug, thiserror::Error)]
+#[error("store: {0}")]
+pub struct StoreError(pub String);
+
+/// Keeps the build history.
+pub trait BuildStore: Send + Sync + 'static {
+    /// Writes one record.
+    fn record(&self, record: StoreRecord) -> BoxFuture<'static, Result<(), StoreError>>;
+}
+
+/// Why a tenant's layout could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The config has errors in a config project (listed).
+    #[error("config errors: {}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    Config(Vec<portcullis_config::ConfigError>),
+    /// A repo could not be read.
+    #[error("{0}")]
+    Repo(String),
+}
+
+/// Loads a tenant's layout from its projects' repos.
+pub trait LayoutLoader: Send + Sync + 'static {
+    /// Reads the config files of every project of the tenant and assembles the layout.
+    fn load(&self, tenant: TenantDef) -> BoxFuture<'static, Result<Layout, LoadError>>;
+}
+
+/// The engine's ports, handed down from the scheduler to every actor.
+#[derive(Clone)]
+pub struct Ports {
+    /// Runs builds.
+    pub executor: Arc<dyn Executor>,
+    /// Keeps the history.
+    pub store: Arc<dyn BuildStore>,
+    /// Loads layouts.
+    pub loader: Arc<dyn LayoutLoader>,
+    /// Live logs.
+    pub log_hub: LogHub,
+}

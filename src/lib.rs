@@ -1,0 +1,22 @@
+//! The Portcullis server: everything that touches the outside world, wired
+//! around the engine in `portcullis-actors`.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`cli`] | the binary's subcommands (`serve`, ...) |
+//! | [`server`] | start-up: reads the config, opens the store, starts engine, drivers and web |
+//! | [`drivers`] | connections: the git poller turns ref updates into trigger events |
+//! | [`merger`] | git operations: repo cache, reading config files, build workspaces |
+//! | [`executor`] | Ansible runs: inventory, zuul vars, logs, timeouts |
+//! | [`store`] | diesel schema and queries (SQLite or PostgreSQL) |
+//! | [`web`] | actix-web: Zuul's REST API, the console-stream websocket, the UI |
+//! | [`quickstart`] | creates the quickstart's example repos on first start |
+
+pub mod cli;
+pub mod drivers;
+pub mod executor;
+pub mod merger;
+pub mod quickstart;
+pub mod server;
+pub mod store;
+pub mod web;
