@@ -9,6 +9,8 @@ use crate::ConfigError;
 /// A playbook to run, and where its file comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlaybookRef {
+    /// Connection of the project.
+    pub connection: String,
     /// Project whose repo holds the playbook.
     pub project: String,
     /// Branch the defining config was read from.

@@ -42,6 +42,8 @@ pub struct JobVariant {
 /// Where a config object was defined.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Source {
+    /// Connection of the project.
+    pub connection: String,
     /// Project whose repo holds the file.
     pub project: String,
     /// Branch the file was read from.

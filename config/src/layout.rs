@@ -13,6 +13,8 @@ use crate::ConfigError;
 /// One config file read from a project's repo.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigFile {
+    /// Connection of the project.
+    pub connection: String,
     /// Project whose repo holds the file.
     pub project: String,
     /// Branch it was read from.

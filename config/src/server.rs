@@ -55,6 +55,9 @@ pub struct GitConnection {
     pub baseurl: String,
     /// Seconds between two polls of every project.
     pub poll_delay: f64,
+    /// A folder of example projects: a project missing under a local `baseurl`
+    /// is created from the subfolder of its name on first start (the quickstart).
+    pub seed: Option<PathBuf>,
 }
 
 /// How the executor finds `ansible-playbook`.
@@ -113,6 +116,7 @@ struct RawGit {
     baseurl: String,
     #[serde(default = "default_poll_delay")]
     poll_delay: f64,
+    seed: Option<String>,
 }
 
 fn default_poll_delay() -> f64 {
@@ -176,6 +180,7 @@ impl ServerConfig {
             let connection = GitConnection {
                 baseurl,
                 poll_delay: git.poll_delay,
+                seed: git.seed.map(|s| base.join(s)),
             };
             connections.insert(name, Connection::Git(connection));
         }
@@ -240,7 +245,8 @@ mod tests {
             config.connections["local"],
             Connection::Git(GitConnection {
                 baseurl: "/srv/p/repos".into(),
-                poll_delay: 0.5
+                poll_delay: 0.5,
+                seed: None,
             })
         );
         assert_eq!(config.web_root, "http://127.0.0.1:9000/");
