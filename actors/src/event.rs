@@ -30,7 +30,13 @@ pub struct TriggerEvent {
 
 impl TriggerEvent {
     /// A `ref-updated` event with a fresh id, stamped now.
-    pub fn ref_updated(connection: &str, project: &str, ref_name: &str, oldrev: &str, newrev: &str) -> Self {
+    pub fn ref_updated(
+        connection: &str,
+        project: &str,
+        ref_name: &str,
+        oldrev: &str,
+        newrev: &str,
+    ) -> Self {
         TriggerEvent {
             id: uuid::Uuid::new_v4().simple().to_string(),
             timestamp: Utc::now(),
@@ -80,8 +86,14 @@ impl ItemRef {
             connection: event.connection.clone(),
             project: event.project.clone(),
             ref_name: event.ref_name.clone(),
-            branch: event.ref_name.strip_prefix("refs/heads/").map(str::to_string),
-            tag: event.ref_name.strip_prefix("refs/tags/").map(str::to_string),
+            branch: event
+                .ref_name
+                .strip_prefix("refs/heads/")
+                .map(str::to_string),
+            tag: event
+                .ref_name
+                .strip_prefix("refs/tags/")
+                .map(str::to_string),
             oldrev: event.oldrev.clone(),
             newrev: event.newrev.clone(),
         }

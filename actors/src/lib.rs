@@ -33,6 +33,7 @@ pub mod tenant;
 mod tests;
 
 pub use event::{ItemRef, TriggerEvent};
+pub use handle::EngineHandle;
 
 pub use log_hub::LogHub;
 pub use port::{BuildLog, BuildOutcome, BuildRequest, BuildStore, Executor, LayoutLoader, Ports};

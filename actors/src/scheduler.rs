@@ -1,1 +1,100 @@
-//! TODO
+//! The Scheduler actor: owns the tenants and routes events to them.
+
+use actix::prelude::*;
+use futures_util::future::join_all;
+use portcullis_config::TenantConfig;
+
+use crate::event::TriggerEvent;
+use crate::port::Ports;
+use crate::status::{TenantStatus, TenantSummary};
+use crate::tenant::{GetStatus, GetSummary, RouteEvent, Tenant};
+
+/// A trigger event from a driver. Sent through [`crate::EngineHandle::submit`].
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct ProcessEvent(pub TriggerEvent);
+
+/// Asks for every tenant's summary, in config order.
+#[derive(Debug, Message)]
+#[rtype(result = "Vec<TenantSummary>")]
+pub struct GetTenants;
+
+/// Asks for one tenant's status; `None` when there is no such tenant.
+#[derive(Debug, Message)]
+#[rtype(result = "Option<TenantStatus>")]
+pub struct GetTenantStatus(pub String);
+
+/// The root of the actor tree.
+pub struct Scheduler {
+    config: TenantConfig,
+    ports: Ports,
+    /// Tenant actors in config order, owned here.
+    tenants: Vec<(String, Addr<Tenant>)>,
+}
+
+impl Scheduler {
+    /// A scheduler for the tenants of `config`; they start when it starts.
+    pub fn new(config: TenantConfig, ports: Ports) -> Self {
+        Scheduler {
+            config,
+            ports,
+            tenants: Vec::new(),
+        }
+    }
+}
+
+impl Actor for Scheduler {
+    type Context = Context<Self>;
+
+    fn started(&mut self, _: &mut Context<Self>) {
+        for def in &self.config.tenants {
+            let tenant = Tenant::new(def.clone(), self.ports.clone()).start();
+            self.tenants.push((def.name.clone(), tenant));
+        }
+    }
+}
+
+impl Handler<ProcessEvent> for Scheduler {
+    type Result = ();
+
+    fn handle(&mut self, ProcessEvent(event): ProcessEvent, _: &mut Context<Self>) {
+        tracing::debug!(
+            connection = %event.connection, project = %event.project,
+            r#ref = %event.ref_name, newrev = %event.newrev, "trigger event"
+        );
+        // Each tenant ignores events for projects it does not load.
+        for (_, tenant) in &self.tenants {
+            tenant.do_send(RouteEvent(event.clone()));
+        }
+    }
+}
+
+impl Handler<GetTenants> for Scheduler {
+    type Result = ResponseFuture<Vec<TenantSummary>>;
+
+    fn handle(&mut self, _: GetTenants, _: &mut Context<Self>) -> Self::Result {
+        let asks: Vec<_> = self
+            .tenants
+            .iter()
+            .map(|(_, t)| t.send(GetSummary))
+            .collect();
+        Box::pin(async move { join_all(asks).await.into_iter().flatten().collect() })
+    }
+}
+
+impl Handler<GetTenantStatus> for Scheduler {
+    type Result = ResponseFuture<Option<TenantStatus>>;
+
+    fn handle(
+        &mut self,
+        GetTenantStatus(name): GetTenantStatus,
+        _: &mut Context<Self>,
+    ) -> Self::Result {
+        let tenant = self
+            .tenants
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, t)| t.clone());
+        Box::pin(async move { tenant?.send(GetStatus).await.ok() })
+    }
+}

@@ -1,1 +1,1 @@
-//! TODO
+//! Engine scenario tests with deterministic fakes of the ports.
