@@ -1,1 +1,4 @@
-//! Engine scenario tests with deterministic fakes of the ports.
+//! Engine scenario tests: the real actors with deterministic fakes of the ports.
+
+mod fakes;
+mod scenarios;
