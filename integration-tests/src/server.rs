@@ -1,0 +1,241 @@
+//! [`TestServer`]: the real `portcullis serve` process over a scenario's repos.
+
+use std::fs::File;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use serde_json::Value;
+use tempfile::TempDir;
+
+use crate::{ansible, wait, Repo};
+
+/// The tenant every scenario defines.
+pub const TENANT: &str = "example";
+
+/// The config project's zuul.yaml: a `post` pipeline on every branch and a `base` job.
+pub const BASE_CONFIG: &str = r#"
+- pipeline:
+    name: post
+    description: Runs after every push to a branch.
+    manager: independent
+    trigger:
+      local:
+        - event: ref-updated
+          ref: ^refs/heads/.*$
+- job:
+    name: base
+    parent: null
+    description: The base job every job inherits from.
+"#;
+
+/// What a test server starts with.
+pub struct Scenario {
+    /// The database URL; `None`: SQLite in the state dir.
+    pub database: Option<String>,
+    /// Seconds between polls of the repos.
+    pub poll_delay: f64,
+    /// Extra untrusted projects (each gets an empty first commit).
+    pub extra_projects: Vec<String>,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Scenario {
+            database: None,
+            poll_delay: 0.1,
+            extra_projects: Vec::new(),
+        }
+    }
+}
+
+/// A running server, its temp dir and the repos it polls.
+pub struct TestServer {
+    dir: TempDir,
+    child: Option<Child>,
+    /// `http://127.0.0.1:PORT`
+    pub base_url: String,
+    /// The config project.
+    pub config: Repo,
+    /// The demo project, where tests push their jobs.
+    pub demo: Repo,
+    http: reqwest::Client,
+}
+
+impl TestServer {
+    /// Creates the repos and config of `scenario` and starts the server.
+    pub async fn start(scenario: Scenario) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = Repo::init(&dir.path().join("repos/config"));
+        config.commit("Add pipelines and base job", &[("zuul.yaml", BASE_CONFIG)]);
+        let demo = Repo::init(&dir.path().join("repos/demo"));
+        demo.commit("Start the demo project", &[("README.md", "demo\n")]);
+        for name in &scenario.extra_projects {
+            Repo::init(&dir.path().join("repos").join(name)).commit("Start", &[("README", "x\n")]);
+        }
+        let port = free_port();
+        write_configs(&dir, &scenario, port).await;
+        let mut server = TestServer {
+            dir,
+            child: None,
+            base_url: format!("http://127.0.0.1:{port}"),
+            config,
+            demo,
+            http: reqwest::Client::new(),
+        };
+        server.launch().await;
+        server
+    }
+
+    /// The server config file.
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("portcullis.yaml")
+    }
+
+    /// The state dir.
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    /// Starts the server process and waits until its tenant's layout is loaded.
+    async fn launch(&mut self) {
+        let stderr = File::create(self.dir.path().join("server.log")).expect("server log");
+        let child = Command::new(env!("CARGO_BIN_EXE_portcullis-under-test"))
+            .args(["serve", "--config"])
+            .arg(self.config_path())
+            .env("RUST_LOG", "info,portcullis=debug,portcullis_actors=debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("start the server");
+        self.child = Some(child);
+        let status = format!("/api/tenant/{TENANT}/status");
+        wait::until("the server to load its layout", Duration::from_secs(60), || async {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok()).flatten() {
+                panic!("server exited with {status}:\n{}", self.log());
+            }
+            let (code, body) = self.try_get(&status).await?;
+            (code == 200 && !body["pipelines"].as_array()?.is_empty()).then_some(())
+        })
+        .await;
+    }
+
+    /// Stops the server (SIGTERM, then SIGKILL after 15 s) and waits for it.
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else { return };
+        let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// Stops and starts the server again over the same state.
+    pub async fn restart(&mut self) {
+        self.stop();
+        self.launch().await;
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// GETs an API path; `None` when the server does not answer.
+    pub async fn try_get(&self, path: &str) -> Option<(u16, Value)> {
+        let response = self.http.get(format!("{}{path}", self.base_url)).send().await.ok()?;
+        let code = response.status().as_u16();
+        let body = response.json().await.unwrap_or(Value::Null);
+        Some((code, body))
+    }
+
+    /// GETs an API path; panics when the server does not answer.
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        match self.try_get(path).await {
+            Some(answer) => answer,
+            None => panic!("no answer for {path}; server log:\n{}", self.log()),
+        }
+    }
+
+    /// GETs a URL as text.
+    pub async fn get_text(&self, url: &str) -> (u16, String) {
+        let response = self.http.get(url).send().await.expect("GET");
+        let code = response.status().as_u16();
+        (code, response.text().await.unwrap_or_default())
+    }
+
+    /// Waits until the build of `job` for commit `newrev` is complete, and returns it.
+    pub async fn finished_build(&self, job: &str, newrev: &str) -> Value {
+        let path = format!("/api/tenant/{TENANT}/builds?job_name={job}&newrev={newrev}&complete=true");
+        wait::until(&format!("build of {job} at {newrev}"), Duration::from_secs(180), || async {
+            let (_, builds) = self.try_get(&path).await?;
+            builds.as_array()?.first().cloned()
+        })
+        .await
+    }
+
+    /// Waits until a build of `job` for `newrev` runs, and returns its uuid.
+    pub async fn running_build(&self, job: &str, newrev: &str) -> String {
+        let path = format!("/api/tenant/{TENANT}/status");
+        wait::until(&format!("{job} at {newrev} to run"), Duration::from_secs(180), || async {
+            let (_, status) = self.try_get(&path).await?;
+            running_uuid(&status, job, newrev)
+        })
+        .await
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The uuid of the running build of `job` in an item for `newrev`, from a status document.
+fn running_uuid(status: &Value, job: &str, newrev: &str) -> Option<String> {
+    let pipelines = status["pipelines"].as_array()?;
+    let queues = pipelines.iter().flat_map(|p| p["change_queues"].as_array().cloned().unwrap_or_default());
+    let items = queues.flat_map(|q| q["heads"].as_array().cloned().unwrap_or_default());
+    let items = items.flat_map(|h| h.as_array().cloned().unwrap_or_default());
+    items
+        .filter(|i| i["refs"][0]["id"] == newrev)
+        .flat_map(|i| i["jobs"].as_array().cloned().unwrap_or_default())
+        .find(|j| j["name"] == job && j["uuid"].is_string() && j["result"].is_null())
+        .and_then(|j| j["uuid"].as_str().map(str::to_string))
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local addr").port()
+}
+
+async fn write_configs(dir: &TempDir, scenario: &Scenario, port: u16) {
+    let ansible = ansible::ansible_playbook().await;
+    let database = match &scenario.database {
+        Some(url) => format!("database: {{url: \"{url}\"}}\n"),
+        None => String::new(),
+    };
+    let server = format!(
+        "state-dir: state\n{database}web: {{listen: \"127.0.0.1:{port}\"}}\ntenant-config: main.yaml\n\
+         connections:\n  local: {{driver: git, baseurl: repos, poll-delay: {}}}\n\
+         executor: {{ansible-playbook: \"{}\"}}\n",
+        scenario.poll_delay,
+        ansible.display()
+    );
+    std::fs::write(dir.path().join("portcullis.yaml"), server).expect("write server config");
+    let mut untrusted = vec!["demo".to_string()];
+    untrusted.extend(scenario.extra_projects.iter().cloned());
+    let tenant = format!(
+        "- tenant:\n    name: {TENANT}\n    source:\n      local:\n        config-projects: [config]\n        untrusted-projects: [{}]\n",
+        untrusted.join(", ")
+    );
+    std::fs::write(dir.path().join("main.yaml"), tenant).expect("write tenant config");
+}

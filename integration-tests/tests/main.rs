@@ -1,0 +1,10 @@
+//! End-to-end tests: the real server over real git repos, running real
+//! ansible-playbook, storing into real SQLite and PostgreSQL, seen through its
+//! REST API, its websocket and headless Chromium.
+
+mod builds;
+mod config_errors;
+mod history;
+mod jobs;
+mod live_log;
+mod web_ui;
