@@ -2,6 +2,9 @@
 
 use serde::Serialize;
 
+use crate::job::Source;
+use crate::layout::ConfigFile;
+
 /// A configuration problem: where it is (project, branch, file, line) and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("{}{file}:{line}: {message}", location_prefix(.project, .branch))]
@@ -48,5 +51,33 @@ impl ConfigError {
             None => message,
         };
         ConfigError::in_file(file, line, message)
+    }
+
+    /// A problem in a project's config file, at `line`.
+    pub fn in_config(file: &ConfigFile, line: usize, message: impl Into<String>) -> Self {
+        ConfigError {
+            project: Some(file.project.clone()),
+            branch: Some(file.branch.clone()),
+            file: file.path.clone(),
+            line,
+            message: message.into(),
+        }
+    }
+
+    /// A problem with a config object, located where the object starts.
+    pub fn at(source: &Source, message: impl Into<String>) -> Self {
+        ConfigError {
+            project: Some(source.project.clone()),
+            branch: Some(source.branch.clone()),
+            file: source.path.clone(),
+            line: source.line,
+            message: message.into(),
+        }
+    }
+
+    /// The same problem, `lines` further down its file (for errors found in a slice of it).
+    pub fn shifted(mut self, lines: usize) -> Self {
+        self.line += lines;
+        self
     }
 }

@@ -15,8 +15,10 @@
 //! | [`pipeline`], [`job`], [`project`], [`nodeset`] | the config objects |
 //! | [`layout`] | a tenant's assembled config objects |
 //! | [`freeze`] | the frozen job graph of one item |
+//! | [`stanza`], [`form`] | reading top-level items with their lines; shared YAML shapes |
 
 pub mod error;
+pub mod form;
 pub mod freeze;
 pub mod job;
 pub mod layout;
@@ -25,6 +27,7 @@ pub mod pipeline;
 pub mod project;
 pub mod project_config;
 pub mod server;
+pub mod stanza;
 pub mod tenant;
 
 pub use error::ConfigError;

@@ -36,3 +36,27 @@ pub struct Group {
     /// Names of the member nodes.
     pub nodes: Vec<String>,
 }
+
+impl Nodeset {
+    /// Checks that node names are unique and every group member is a node of the set.
+    pub fn check(&self) -> Result<(), String> {
+        for (i, node) in self.nodes.iter().enumerate() {
+            if self.nodes[..i].iter().any(|n| n.name == node.name) {
+                return Err(format!("node `{}` is listed twice", node.name));
+            }
+        }
+        for group in &self.groups {
+            if let Some(missing) = group
+                .nodes
+                .iter()
+                .find(|m| !self.nodes.iter().any(|n| n.name == **m))
+            {
+                return Err(format!(
+                    "group `{}` names `{missing}`, which is not a node of the nodeset",
+                    group.name
+                ));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,178 @@
+//! Stanzas: the top-level items of a config file, each parsed on its own so
+//! that one bad object does not hide the others and every object knows the
+//! line it starts on.
+//!
+//! serde_yaml keeps no positions once a document is a `Value`, so we find the
+//! items in the text instead: in a block list, an item starts on a line whose
+//! indentation is that of the list's first `-` and which begins with `- `.
+//! Everything nested (mappings, block scalars, continuation lines) is indented
+//! further, so such lines are exactly the item starts. We then parse each
+//! item's lines as a one-item list and shift serde_yaml's line numbers by the
+//! item's start. When the text is not a plain block list (flow style, odd
+//! indentation, or a count that does not match what serde_yaml parsed), we
+//! parse the whole file at once: errors still carry lines, but objects then all
+//! claim line 1.
+
+use serde::de::DeserializeOwned;
+
+use crate::ConfigError;
+
+/// One parsed top-level item and the 1-based line it starts on.
+pub struct Located<T> {
+    /// Line of the item's `-`.
+    pub line: usize,
+    /// The item.
+    pub item: T,
+}
+
+/// Parses `text` as a YAML list of `T`. The outer error is a problem with the
+/// file as a whole (syntax, not a list); the inner ones belong to single items.
+pub fn parse_list<T: DeserializeOwned>(
+    file: &str,
+    text: &str,
+) -> Result<Vec<Result<Located<T>, ConfigError>>, ConfigError> {
+    let doc: serde_yaml::Value =
+        serde_yaml::from_str(text).map_err(|e| ConfigError::from_yaml(file, &e))?;
+    let items = match doc {
+        serde_yaml::Value::Null => return Ok(Vec::new()),
+        serde_yaml::Value::Sequence(items) => items,
+        _ => {
+            let line = first_content_line(text).map_or(1, |(i, _)| i + 1);
+            return Err(ConfigError::in_file(file, line, "expected a list of items"));
+        }
+    };
+    match item_starts(text).filter(|starts| starts.len() == items.len()) {
+        Some(starts) => Ok(parse_each(file, text, &starts, items)),
+        None => parse_whole(file, text),
+    }
+}
+
+fn parse_each<T: DeserializeOwned>(
+    file: &str,
+    text: &str,
+    starts: &[usize],
+    items: Vec<serde_yaml::Value>,
+) -> Vec<Result<Located<T>, ConfigError>> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    for (i, value) in items.into_iter().enumerate() {
+        let start = starts[i];
+        let end = starts.get(i + 1).copied().unwrap_or(lines.len());
+        let slice = lines[start..end].join("\n");
+        let line = start + 1;
+        let parsed = match serde_yaml::from_str::<Vec<T>>(&slice) {
+            Ok(mut one) if one.len() == 1 => Ok(one.remove(0)),
+            Ok(_) => Err(ConfigError::in_file(file, line, "expected one item")),
+            Err(e) if serde_yaml::from_str::<serde_yaml::Value>(&slice).is_ok() => {
+                Err(item_error(file, &e).shifted(start))
+            }
+            // The slice alone is not YAML (an alias to an anchor in another
+            // item): read the item from the whole document, at its start line.
+            Err(_) => serde_yaml::from_value::<T>(value)
+                .map_err(|e| ConfigError::in_file(file, line, item_error(file, &e).message)),
+        };
+        out.push(parsed.map(|item| Located { line, item }));
+    }
+    out
+}
+
+fn parse_whole<T: DeserializeOwned>(
+    file: &str,
+    text: &str,
+) -> Result<Vec<Result<Located<T>, ConfigError>>, ConfigError> {
+    let items: Vec<T> = serde_yaml::from_str(text).map_err(|e| ConfigError::from_yaml(file, &e))?;
+    Ok(items
+        .into_iter()
+        .map(|item| Ok(Located { line: 1, item }))
+        .collect())
+}
+
+/// A serde_yaml error inside a one-item list, without the `[0].` path prefix.
+fn item_error(file: &str, err: &serde_yaml::Error) -> ConfigError {
+    let mut error = ConfigError::from_yaml(file, err);
+    if let Some(rest) = error.message.strip_prefix("[0]") {
+        error.message = rest.strip_prefix('.').unwrap_or(rest).to_string();
+    }
+    error
+}
+
+/// 0-based indexes of the lines where top-level block list items start, or
+/// `None` when the text is not laid out as a plain block list.
+fn item_starts(text: &str) -> Option<Vec<usize>> {
+    let (_, first) = first_content_line(text)?;
+    let indent = indent_of(first);
+    let mut starts = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if is_blank(line) || (starts.is_empty() && is_document_marker(line)) {
+            continue;
+        }
+        let here = indent_of(line);
+        if here > indent {
+            continue;
+        }
+        let rest = &line[here..];
+        if here < indent || !(rest == "-" || rest.starts_with("- ")) {
+            return None;
+        }
+        starts.push(i);
+    }
+    Some(starts)
+}
+
+fn first_content_line(text: &str) -> Option<(usize, &str)> {
+    text.lines()
+        .enumerate()
+        .find(|(_, l)| !is_blank(l) && !is_document_marker(l))
+}
+
+fn is_blank(line: &str) -> bool {
+    let t = line.trim_start();
+    t.is_empty() || t.starts_with('#')
+}
+
+fn is_document_marker(line: &str) -> bool {
+    line.starts_with("---") || line.starts_with("%")
+}
+
+fn indent_of(line: &str) -> usize {
+    line.len() - line.trim_start_matches(' ').len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_starts_are_the_lines_of_the_outer_dashes() {
+        let text = "# header\n---\n- job:\n    name: a\n    run: |\n      - not an item\n\n- job:\n    name: b\n";
+        assert_eq!(item_starts(text), Some(vec![2, 7]));
+    }
+
+    #[test]
+    fn a_flow_list_is_not_split() {
+        assert_eq!(item_starts("[{job: {name: a}}]\n"), None);
+    }
+
+    #[test]
+    fn an_empty_file_has_no_items() {
+        let items = parse_list::<serde_yaml::Value>("f.yaml", "# nothing\n").unwrap();
+        assert!(items.is_empty());
+    }
+
+    #[test]
+    fn a_mapping_at_the_top_is_an_error_on_its_line() {
+        let err = parse_list::<serde_yaml::Value>("f.yaml", "\n\njob: {}\n")
+            .err()
+            .unwrap();
+        assert_eq!((err.line, err.message.as_str()), (3, "expected a list of items"));
+    }
+
+    #[test]
+    fn an_alias_to_another_item_still_parses() {
+        let text = "- &a {x: 1}\n- *a\n";
+        let items = parse_list::<serde_yaml::Value>("f.yaml", text).unwrap();
+        let second = items[1].as_ref().unwrap();
+        assert_eq!(second.line, 2);
+        assert_eq!(second.item["x"], serde_yaml::Value::from(1));
+    }
+}
