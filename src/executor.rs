@@ -1,1 +1,211 @@
-//! TODO
+//! Ansible runs: the engine's [`Executor`] port, implemented with a real
+//! `ansible-playbook`.
+//!
+//! A build gets a work dir `{state}/builds/{uuid}/` (checkouts, inventory,
+//! ansible.cfg) and a log dir `{state}/logs/{uuid}/` (job-output.txt, served
+//! by the web at `{web_root}logs/{uuid}/`). Its pre-run, run and post-run
+//! playbooks run one after another, each `ansible-playbook` in its own process
+//! group that is killed as a whole on timeout or when the build is dropped.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`ansible`] | finding or installing ansible-playbook |
+//! | [`workspace`] | checkouts and config files of a build |
+//! | [`vars`] | the inventory and the `zuul` variables |
+//! | [`process`] | one playbook process: output, timeout, killing its group |
+//! | [`job_output`] | job-output.txt and the live log |
+//! | [`phase`] | the pre-run / run / post-run sequence and its result |
+
+pub mod ansible;
+pub mod job_output;
+pub mod phase;
+pub mod process;
+pub mod vars;
+pub mod workspace;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use futures_util::future::{BoxFuture, FutureExt};
+use portcullis_actors::{BuildLog, BuildOutcome, BuildRequest, BuildResult, Executor};
+use portcullis_config::server::AnsiblePlaybook;
+use tokio::sync::OnceCell;
+
+pub use ansible::ensure_ansible;
+pub use workspace::Checkout;
+
+use job_output::JobOutput;
+use vars::BuildPaths;
+
+/// Why a build could not run; every kind ends the build as ERROR.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecutorError {
+    /// ansible-core could not be installed.
+    #[error("installing ansible failed: {0}")]
+    AnsibleInstall(String),
+    /// A repo could not be checked out into the work dir.
+    #[error("checking out {project} at {commit} failed: {reason}")]
+    Checkout {
+        /// The project.
+        project: String,
+        /// The commit asked for.
+        commit: String,
+        /// What the merger said.
+        reason: String,
+    },
+    /// The work or log dir could not be written.
+    #[error("preparing the workspace failed: {0}")]
+    Workspace(String),
+    /// ansible-playbook could not be started or watched.
+    #[error("running {program} failed: {source}")]
+    Spawn {
+        /// The program.
+        program: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// What an [`AnsibleExecutor`] needs.
+#[derive(Clone)]
+pub struct ExecutorSettings {
+    /// The server's state dir: builds, logs and the Ansible venv live under it.
+    pub state_dir: PathBuf,
+    /// Where ansible-playbook comes from.
+    pub ansible_playbook: AnsiblePlaybook,
+    /// Checks out the repos of a build.
+    pub checkout: Arc<dyn Checkout>,
+    /// Public root URL of the web server, ending in `/`.
+    pub web_root: String,
+}
+
+/// Runs builds with ansible-playbook. Cheap to clone.
+#[derive(Clone)]
+pub struct AnsibleExecutor {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    settings: ExecutorSettings,
+    /// The resolved ansible-playbook, found (or installed) once for all builds.
+    ansible: OnceCell<PathBuf>,
+}
+
+impl AnsibleExecutor {
+    /// An executor with these settings; nothing is installed until the first build.
+    pub fn new(settings: ExecutorSettings) -> Self {
+        AnsibleExecutor {
+            inner: Arc::new(Inner {
+                settings,
+                ansible: OnceCell::new(),
+            }),
+        }
+    }
+
+    /// Where the logs of build `uuid` are served.
+    pub fn log_url(&self, uuid: &str) -> String {
+        format!("{}logs/{uuid}/", self.inner.settings.web_root)
+    }
+}
+
+impl Inner {
+    async fn ansible_playbook(&self) -> Result<&Path, ExecutorError> {
+        // A failed install leaves the cell empty, so the next build retries it.
+        let path = self
+            .ansible
+            .get_or_try_init(|| {
+                ensure_ansible(&self.settings.ansible_playbook, &self.settings.state_dir)
+            })
+            .await?;
+        Ok(path.as_path())
+    }
+}
+
+impl Executor for AnsibleExecutor {
+    fn run(&self, request: BuildRequest, log: BuildLog) -> BoxFuture<'static, BuildOutcome> {
+        let inner = self.inner.clone();
+        let log_url = self.log_url(&request.uuid);
+        async move { run_build(&inner, request, log, log_url).await }.boxed()
+    }
+}
+
+async fn run_build(
+    inner: &Inner,
+    request: BuildRequest,
+    log: BuildLog,
+    log_url: String,
+) -> BuildOutcome {
+    let paths = BuildPaths::new(&inner.settings.state_dir, &request.uuid);
+    let mut work_dir = WorkDirCleanup(Some(paths.work_root.clone()));
+    let mut output = match JobOutput::create(&paths.log_root, log).await {
+        Ok(output) => output,
+        Err(e) => {
+            return BuildOutcome::error(format!(
+                "creating {}: {e}",
+                paths.log_root.join("job-output.txt").display()
+            ))
+        }
+    };
+    output
+        .line(&format!("Job {} build {} starting", request.job.name, request.uuid))
+        .await;
+    let (result, error_detail) = match execute(inner, &request, paths, &mut output).await {
+        Ok(result) => (result, None),
+        Err(e) => {
+            output.line(&format!("ERROR: {e}")).await;
+            (BuildResult::Error, Some(e.to_string()))
+        }
+    };
+    output.line(&format!("Build result: {result}")).await;
+    work_dir.remove().await;
+    BuildOutcome {
+        result,
+        error_detail,
+        log_url: Some(log_url),
+    }
+}
+
+async fn execute(
+    inner: &Inner,
+    request: &BuildRequest,
+    paths: BuildPaths,
+    output: &mut JobOutput,
+) -> Result<BuildResult, ExecutorError> {
+    let ansible = inner.ansible_playbook().await?;
+    output.line("Preparing the workspace").await;
+    let workspace = workspace::prepare(request, paths, inner.settings.checkout.as_ref()).await?;
+    let runner = phase::Runner {
+        ansible,
+        workspace: &workspace,
+        build_uuid: &request.uuid,
+        timeout: request.job.timeout,
+    };
+    runner.run_all(output).await
+}
+
+/// Removes a build's work dir when the build ends, however it ends; the log
+/// dir stays for the web.
+struct WorkDirCleanup(Option<PathBuf>);
+
+impl WorkDirCleanup {
+    async fn remove(&mut self) {
+        if let Some(dir) = self.0.take() {
+            // A leftover work dir is harmless; the log dir is what matters.
+            let _ = tokio::fs::remove_dir_all(dir).await;
+        }
+    }
+}
+
+impl Drop for WorkDirCleanup {
+    fn drop(&mut self) {
+        // Only a dropped build gets here; its processes died first (they are
+        // dropped before this guard), so blocking briefly is the price of not
+        // leaking its checkouts.
+        if let Some(dir) = self.0.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

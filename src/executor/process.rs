@@ -1,0 +1,165 @@
+//! One ansible-playbook process, in its own process group, with its output
+//! streamed line by line and the whole group killed on timeout or drop.
+
+use std::io;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use futures_util::stream::{self, BoxStream, StreamExt};
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, Command};
+use tokio::time::Instant;
+
+use super::job_output::JobOutput;
+
+/// How long a drop waits for the killed leader to become reapable before
+/// leaving it to tokio's orphan reaper; SIGKILL normally lands within a few ms.
+const REAP_ATTEMPTS: u32 = 2000;
+
+/// A child that leads its own process group.
+///
+/// Owns every process the child starts (ansible forks workers, tasks run
+/// shells): dropping the guard SIGKILLs the whole group and reaps the leader,
+/// so a cancelled, timed-out or panicking build leaves nothing behind.
+pub struct ProcessGroup {
+    child: Child,
+    pgid: Pid,
+    /// True once the group was killed after the leader was reaped.
+    finished: bool,
+}
+
+impl ProcessGroup {
+    /// Spawns `command` as the leader of a new process group, stdout and stderr piped.
+    pub fn spawn(mut command: Command) -> io::Result<ProcessGroup> {
+        command
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let child = command.spawn()?;
+        let pid = child
+            .id()
+            .ok_or_else(|| io::Error::other("child exited before it had a pid"))?;
+        let pgid = Pid::from_raw(i32::try_from(pid).map_err(io::Error::other)?);
+        Ok(ProcessGroup {
+            child,
+            pgid,
+            finished: false,
+        })
+    }
+
+    /// The leader's merged stdout and stderr, line by line (lossy UTF-8).
+    pub fn output_lines(&mut self) -> BoxStream<'static, String> {
+        let out = self.child.stdout.take().map(lines_of);
+        let err = self.child.stderr.take().map(lines_of);
+        match (out, err) {
+            (Some(out), Some(err)) => stream::select(out, err).boxed(),
+            (Some(one), None) | (None, Some(one)) => one,
+            (None, None) => stream::empty().boxed(),
+        }
+    }
+
+    /// Waits for the leader, then kills what it left behind in its group.
+    pub async fn wait(&mut self) -> io::Result<ExitStatus> {
+        let status = self.child.wait().await?;
+        self.kill_group();
+        self.finished = true;
+        Ok(status)
+    }
+
+    /// Kills the whole group and reaps the leader.
+    pub async fn kill(&mut self) -> io::Result<ExitStatus> {
+        self.kill_group();
+        self.wait().await
+    }
+
+    fn kill_group(&self) {
+        // ESRCH (the group is already gone) is the normal case after a clean exit.
+        let _ = killpg(self.pgid, Signal::SIGKILL);
+    }
+}
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        self.kill_group();
+        for _ in 0..REAP_ATTEMPTS {
+            match self.child.try_wait() {
+                Ok(None) => std::thread::sleep(Duration::from_millis(1)),
+                Ok(Some(_)) | Err(_) => return,
+            }
+        }
+        tracing::warn!(pgid = %self.pgid, "killed ansible-playbook not yet reaped; left to the runtime");
+    }
+}
+
+fn lines_of<R: AsyncRead + Unpin + Send + 'static>(reader: R) -> BoxStream<'static, String> {
+    // unfold keeps the pending read inside the stream, so polling it from a
+    // select! that picks another branch loses no bytes.
+    stream::unfold(BufReader::new(reader), |mut reader| async move {
+        let mut buf = Vec::new();
+        match reader.read_until(b'\n', &mut buf).await {
+            Ok(0) | Err(_) => None,
+            Ok(_) => {
+                let text = String::from_utf8_lossy(&buf);
+                let line = text.trim_end_matches(['\n', '\r']).to_string();
+                Some((line, reader))
+            }
+        }
+    })
+    .boxed()
+}
+
+/// How a playbook process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcessEnd {
+    /// It exited by itself; true when with status 0.
+    Exited(bool),
+    /// It ran past its deadline and was killed.
+    TimedOut,
+}
+
+/// Runs `command` to its end or `deadline`, writing each output line to `output`.
+pub async fn run_to_end(
+    command: Command,
+    deadline: Option<Instant>,
+    output: &mut JobOutput,
+) -> io::Result<ProcessEnd> {
+    let mut group = ProcessGroup::spawn(command)?;
+    let mut lines = group.output_lines();
+    let expired = async {
+        match deadline {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(expired);
+    let mut status = None;
+    let mut lines_done = false;
+    while status.is_none() || !lines_done {
+        tokio::select! {
+            line = lines.next(), if !lines_done => match line {
+                Some(line) => output.line(&line).await,
+                None => lines_done = true,
+            },
+            exit = group.wait(), if status.is_none() => status = Some(exit?),
+            () = &mut expired => {
+                group.kill().await?;
+                drain(lines, output).await;
+                return Ok(ProcessEnd::TimedOut);
+            }
+        }
+    }
+    Ok(ProcessEnd::Exited(status.is_some_and(|s| s.success())))
+}
+
+async fn drain(mut lines: BoxStream<'static, String>, output: &mut JobOutput) {
+    // The group is dead, so the pipes are at their end: this cannot block long.
+    while let Some(line) = lines.next().await {
+        output.line(&line).await;
+    }
+}

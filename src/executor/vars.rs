@@ -1,0 +1,146 @@
+//! The inventory and the `zuul` variables of a build, as Zuul names them
+//! (doc/source/job-content.rst). Pure: builds values, writes nothing.
+
+use std::path::{Path, PathBuf};
+
+use portcullis_actors::BuildRequest;
+use serde_json::{json, Map, Value};
+
+/// The folders of one build, as the job sees them in `zuul.executor`.
+#[derive(Debug, Clone)]
+pub struct BuildPaths {
+    /// `{state}/builds/{uuid}`: the work dir.
+    pub work_root: PathBuf,
+    /// `{state}/logs/{uuid}`: the log dir the web serves.
+    pub log_root: PathBuf,
+    /// `{work}/src`: where the item's project is checked out.
+    pub src_root: PathBuf,
+    /// `{work}/inventory.yaml`.
+    pub inventory_file: PathBuf,
+}
+
+impl BuildPaths {
+    /// The folders of build `uuid` under `state_dir`.
+    pub fn new(state_dir: &Path, uuid: &str) -> BuildPaths {
+        let work_root = state_dir.join("builds").join(uuid);
+        BuildPaths {
+            log_root: state_dir.join("logs").join(uuid),
+            src_root: work_root.join("src"),
+            inventory_file: work_root.join("inventory.yaml"),
+            work_root,
+        }
+    }
+}
+
+/// Where the item's project is checked out, relative to the work dir.
+pub fn src_dir(project: &str) -> String {
+    format!("src/{project}")
+}
+
+/// The `zuul` variable of a build run on the executor host `hostname`.
+pub fn zuul_vars(request: &BuildRequest, paths: &BuildPaths, hostname: &str) -> Value {
+    let item = &request.item;
+    let project = project_vars(&item.connection, &item.project);
+    let mut item_vars = Map::new();
+    item_vars.insert("project".into(), project.clone());
+    if let Some(branch) = &item.branch {
+        item_vars.insert("branch".into(), json!(branch));
+    }
+    if let Some(tag) = &item.tag {
+        item_vars.insert("tag".into(), json!(tag));
+    }
+    item_vars.insert("ref".into(), json!(item.ref_name));
+    item_vars.insert("oldrev".into(), json!(item.oldrev));
+    item_vars.insert("newrev".into(), json!(item.newrev));
+    item_vars.insert("commit_id".into(), json!(item.newrev));
+
+    let mut checked_out = project.clone();
+    if let Some(fields) = checked_out.as_object_mut() {
+        fields.insert("required".into(), json!(false));
+        fields.insert("checkout".into(), json!(item.branch.as_deref().unwrap_or(&item.ref_name)));
+        fields.insert("commit".into(), json!(item.newrev));
+    }
+    let canonical = format!("{}/{}", item.connection, item.project);
+
+    let mut zuul = item_vars.clone();
+    zuul.extend([
+        ("items".into(), json!([Value::Object(item_vars)])),
+        ("projects".into(), json!({ canonical: checked_out })),
+        ("tenant".into(), json!(request.tenant)),
+        ("pipeline".into(), json!(request.pipeline)),
+        ("job".into(), json!(request.job.name)),
+        ("build".into(), json!(request.uuid)),
+        ("buildset".into(), json!(request.buildset_uuid)),
+        ("voting".into(), json!(request.job.voting)),
+        ("timeout".into(), json!(request.job.timeout)),
+        ("jobtags".into(), json!([])),
+        // Retries do not exist yet: every build is its own first and last attempt.
+        ("attempts".into(), json!(1)),
+        ("max_attempts".into(), json!(1)),
+        ("executor".into(), executor_vars(paths, hostname)),
+    ]);
+    Value::Object(zuul)
+}
+
+/// Name fields of a project; the connection name stands for its canonical hostname.
+fn project_vars(connection: &str, name: &str) -> Value {
+    let short_name = name.rsplit('/').next().unwrap_or(name);
+    json!({
+        "name": name,
+        "short_name": short_name,
+        "canonical_hostname": connection,
+        "canonical_name": format!("{connection}/{name}"),
+        "src_dir": src_dir(name),
+    })
+}
+
+fn executor_vars(paths: &BuildPaths, hostname: &str) -> Value {
+    json!({
+        "hostname": hostname,
+        "work_root": paths.work_root,
+        "log_root": paths.log_root,
+        "src_root": paths.src_root,
+        "inventory_file": paths.inventory_file,
+    })
+}
+
+/// The YAML inventory: every node (run locally), the groups, and `all.vars`
+/// with the job's variables and `zuul` (which a job variable cannot shadow).
+pub fn inventory(request: &BuildRequest, zuul: &Value) -> Value {
+    let nodeset = &request.job.nodeset;
+    let mut vars = request.job.vars.clone();
+    vars.insert("zuul".into(), zuul.clone());
+    let mut all = Map::new();
+    if !nodeset.nodes.is_empty() {
+        let hosts: Map<String, Value> = nodeset
+            .nodes
+            .iter()
+            .map(|node| {
+                let host = json!({
+                    "ansible_connection": "local",
+                    "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                    "zuul_node": { "label": node.label },
+                });
+                (node.name.clone(), host)
+            })
+            .collect();
+        all.insert("hosts".into(), Value::Object(hosts));
+    }
+    if !nodeset.groups.is_empty() {
+        let children: Map<String, Value> = nodeset
+            .groups
+            .iter()
+            .map(|group| {
+                let hosts: Map<String, Value> =
+                    group.nodes.iter().map(|n| (n.clone(), Value::Null)).collect();
+                (group.name.clone(), json!({ "hosts": hosts }))
+            })
+            .collect();
+        all.insert("children".into(), Value::Object(children));
+    }
+    all.insert("vars".into(), Value::Object(vars));
+    json!({ "all": all })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,225 @@
+//! A build's work dir: the item's checkout, each playbook's repo, the
+//! inventory, the zuul vars file and ansible.cfg.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use futures_util::future::BoxFuture;
+use portcullis_actors::BuildRequest;
+use portcullis_config::PlaybookRef;
+
+use super::vars::{self, BuildPaths};
+use super::ExecutorError;
+
+/// Checks out a project's repo at a commit as a work tree in a folder.
+pub trait Checkout: Send + Sync + 'static {
+    /// Creates `dest` as a work tree of `project` (on `connection`) at `commit`.
+    fn checkout<'a>(
+        &'a self,
+        connection: &'a str,
+        project: &'a str,
+        commit: &'a str,
+        dest: &'a Path,
+    ) -> BoxFuture<'a, Result<(), String>>;
+}
+
+/// A playbook ready to run: where its file is and how Zuul names it in banners.
+#[derive(Debug, Clone)]
+pub struct PreparedPlaybook {
+    /// The playbook file inside its checkout.
+    pub path: PathBuf,
+    /// `trusted` or `untrusted`, then `connection/project/path@branch`.
+    pub banner: String,
+}
+
+/// The prepared playbooks of a build, by phase.
+#[derive(Debug, Clone, Default)]
+pub struct Phases {
+    /// Pre-run playbooks in order.
+    pub pre_run: Vec<PreparedPlaybook>,
+    /// Run playbooks in order.
+    pub run: Vec<PreparedPlaybook>,
+    /// Post-run playbooks in order.
+    pub post_run: Vec<PreparedPlaybook>,
+}
+
+/// Files the ansible-playbook invocations read.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    /// The build's folders.
+    pub paths: BuildPaths,
+    /// `{work}/ansible.cfg`.
+    pub ansible_cfg: PathBuf,
+    /// `{work}/zuul-vars.yaml`: `zuul` again as extra vars, so it reaches the
+    /// implicit localhost and wins over any job variable.
+    pub zuul_vars_file: PathBuf,
+    /// The playbooks to run.
+    pub phases: Phases,
+}
+
+/// Checks out everything the build needs and writes its config files.
+pub async fn prepare(
+    request: &BuildRequest,
+    paths: BuildPaths,
+    checkout: &dyn Checkout,
+) -> Result<Workspace, ExecutorError> {
+    let work = &paths.work_root;
+    create_dir(work).await?;
+    create_dir(&paths.log_root).await?;
+    let item = &request.item;
+    let src = work.join(vars::src_dir(&item.project));
+    checkout_into(checkout, &item.connection, &item.project, &item.newrev, &src).await?;
+
+    let mut repos = PlaybookRepos::new(request, work);
+    let mut phases = Phases::default();
+    for (refs, out) in [
+        (&request.job.pre_run, &mut phases.pre_run),
+        (&request.job.run, &mut phases.run),
+        (&request.job.post_run, &mut phases.post_run),
+    ] {
+        for playbook in refs {
+            out.push(repos.prepare(playbook, checkout).await?);
+        }
+    }
+
+    let zuul = vars::zuul_vars(request, &paths, &hostname().await);
+    write_yaml(&paths.inventory_file, &vars::inventory(request, &zuul)).await?;
+    let zuul_vars_file = work.join("zuul-vars.yaml");
+    write_yaml(&zuul_vars_file, &serde_json::json!({ "zuul": zuul })).await?;
+    let ansible_cfg = work.join("ansible.cfg");
+    write_file(&ansible_cfg, ansible_cfg_text(&paths)).await?;
+    Ok(Workspace {
+        paths,
+        ansible_cfg,
+        zuul_vars_file,
+        phases,
+    })
+}
+
+/// Playbook checkouts, one per (context, project, commit), shared by playbooks.
+struct PlaybookRepos<'r> {
+    request: &'r BuildRequest,
+    work: &'r Path,
+    dirs: HashMap<(bool, String, String, String), PathBuf>,
+}
+
+impl<'r> PlaybookRepos<'r> {
+    fn new(request: &'r BuildRequest, work: &'r Path) -> Self {
+        PlaybookRepos {
+            request,
+            work,
+            dirs: HashMap::new(),
+        }
+    }
+
+    async fn prepare(
+        &mut self,
+        playbook: &PlaybookRef,
+        checkout: &dyn Checkout,
+    ) -> Result<PreparedPlaybook, ExecutorError> {
+        let item = &self.request.item;
+        // A change must be tested with its own playbooks, not the ones the
+        // config was read at.
+        let commit = if playbook.connection == item.connection && playbook.project == item.project
+        {
+            item.newrev.clone()
+        } else {
+            playbook.commit.clone()
+        };
+        let context = if playbook.trusted {
+            "trusted"
+        } else {
+            "untrusted"
+        };
+        let key = (
+            playbook.trusted,
+            playbook.connection.clone(),
+            playbook.project.clone(),
+            commit.clone(),
+        );
+        let dir = match self.dirs.get(&key) {
+            Some(dir) => dir.clone(),
+            None => {
+                let dir = self
+                    .work
+                    .join(context)
+                    .join(format!("project_{}", self.dirs.len()))
+                    .join(&playbook.project);
+                checkout_into(checkout, &playbook.connection, &playbook.project, &commit, &dir)
+                    .await?;
+                self.dirs.insert(key, dir.clone());
+                dir
+            }
+        };
+        Ok(PreparedPlaybook {
+            path: dir.join(&playbook.path),
+            banner: format!(
+                "{context} : {}/{}/{}@{}",
+                playbook.connection, playbook.project, playbook.path, playbook.branch
+            ),
+        })
+    }
+}
+
+async fn checkout_into(
+    checkout: &dyn Checkout,
+    connection: &str,
+    project: &str,
+    commit: &str,
+    dest: &Path,
+) -> Result<(), ExecutorError> {
+    if let Some(parent) = dest.parent() {
+        create_dir(parent).await?;
+    }
+    checkout
+        .checkout(connection, project, commit, dest)
+        .await
+        .map_err(|reason| ExecutorError::Checkout {
+            project: project.to_string(),
+            commit: commit.to_string(),
+            reason,
+        })
+}
+
+async fn hostname() -> String {
+    match tokio::fs::read_to_string("/proc/sys/kernel/hostname").await {
+        Ok(name) if !name.trim().is_empty() => name.trim().to_string(),
+        _ => "localhost".to_string(),
+    }
+}
+
+fn ansible_cfg_text(paths: &BuildPaths) -> String {
+    let work = paths.work_root.display();
+    format!(
+        "[defaults]\n\
+         inventory = {inventory}\n\
+         host_key_checking = False\n\
+         retry_files_enabled = False\n\
+         stdout_callback = default\n\
+         display_ok_hosts = True\n\
+         display_skipped_hosts = True\n\
+         interpreter_python = auto_silent\n\
+         nocolor = True\n\
+         local_tmp = {work}/.ansible/tmp\n\
+         remote_tmp = {work}/.ansible/remote-tmp\n",
+        inventory = paths.inventory_file.display(),
+    )
+}
+
+async fn create_dir(dir: &Path) -> Result<(), ExecutorError> {
+    tokio::fs::create_dir_all(dir)
+        .await
+        .map_err(|e| ExecutorError::Workspace(format!("creating {}: {e}", dir.display())))
+}
+
+async fn write_yaml(path: &Path, value: &serde_json::Value) -> Result<(), ExecutorError> {
+    let text = serde_yaml::to_string(value)
+        .map_err(|e| ExecutorError::Workspace(format!("rendering {}: {e}", path.display())))?;
+    write_file(path, text).await
+}
+
+async fn write_file(path: &Path, text: String) -> Result<(), ExecutorError> {
+    tokio::fs::write(path, text)
+        .await
+        .map_err(|e| ExecutorError::Workspace(format!("writing {}: {e}", path.display())))
+}
