@@ -1,12 +1,20 @@
 //! A tenant's layout: every config object of its projects, assembled and checked.
+//!
+//! Objects are added file by file ([`Layout::build`]); checks that need every
+//! object (parents, nodeset and pipeline names) run once all files are in
+//! (see `layout/check.rs`). An object with a problem is left out and its
+//! error kept in [`Layout::errors`].
 
-use std::collections::BTreeMap;
+mod check;
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::freeze::FrozenJob;
 use crate::job::JobVariant;
 use crate::nodeset::Nodeset;
 use crate::pipeline::Pipeline;
 use crate::project::ProjectDef;
+use crate::project_config::{parse_objects, ConfigObject};
 use crate::tenant::TenantDef;
 use crate::ConfigError;
 
@@ -42,6 +50,8 @@ pub struct Layout {
     pub projects: BTreeMap<String, Vec<ProjectDef>>,
     /// Nodesets by name.
     pub nodesets: BTreeMap<String, Nodeset>,
+    /// Per project, the branches config was read from (for implied branch matchers).
+    pub branches: BTreeMap<String, BTreeSet<String>>,
     /// Problems found; objects with problems are left out of the layout.
     pub errors: Vec<ConfigError>,
 }
@@ -54,8 +64,106 @@ impl Layout {
         drivers: &BTreeMap<String, String>,
         files: &[ConfigFile],
     ) -> Layout {
-        let _ = (tenant, drivers, files);
-        todo!("build layout")
+        let mut layout = Layout {
+            tenant: tenant.name.clone(),
+            ..Layout::default()
+        };
+        for file in files {
+            if tenant.project(&file.connection, &file.project).is_none() {
+                let message = format!(
+                    "project {} of connection {} is not in tenant {}",
+                    file.project, file.connection, tenant.name
+                );
+                layout.errors.push(ConfigError::in_config(file, 1, message));
+                continue;
+            }
+            layout
+                .branches
+                .entry(file.project.clone())
+                .or_default()
+                .insert(file.branch.clone());
+            let (objects, errors) = parse_objects(file);
+            layout.errors.extend(errors);
+            for object in objects {
+                if let Err(e) = layout.add(object, tenant, drivers) {
+                    layout.errors.push(e);
+                }
+            }
+        }
+        layout.check_references();
+        layout
+    }
+
+    fn add(
+        &mut self,
+        object: ConfigObject,
+        tenant: &TenantDef,
+        drivers: &BTreeMap<String, String>,
+    ) -> Result<(), ConfigError> {
+        match object {
+            ConfigObject::Pipeline(raw) => {
+                let source = raw.source.clone();
+                let pipeline = raw.check(drivers)?;
+                if self.pipeline(&pipeline.name).is_some() {
+                    let message = format!("pipeline {} is already defined", pipeline.name);
+                    return Err(ConfigError::at(&source, message));
+                }
+                self.pipelines.push(pipeline);
+            }
+            ConfigObject::Job(variant) => self.add_job(variant)?,
+            ConfigObject::Project(project) => self.add_project(project, tenant)?,
+            ConfigObject::Nodeset(nodeset, source) => {
+                if self.nodesets.contains_key(&nodeset.name) {
+                    let message = format!("nodeset {} is already defined", nodeset.name);
+                    return Err(ConfigError::at(&source, message));
+                }
+                self.nodesets.insert(nodeset.name.clone(), nodeset);
+            }
+        }
+        Ok(())
+    }
+
+    fn add_job(&mut self, variant: JobVariant) -> Result<(), ConfigError> {
+        let source = &variant.source;
+        if let Some(first) = self.jobs.get(&variant.name).and_then(|v| v.first()) {
+            // As in Zuul: only the project that first defined a job may add variants,
+            // so an untrusted project cannot redefine a job it did not write.
+            if first.source.project != source.project {
+                let message = format!(
+                    "job {} is already defined in project {}; only that project may add variants",
+                    variant.name, first.source.project
+                );
+                return Err(ConfigError::at(source, message));
+            }
+            if source.trusted {
+                let message = format!(
+                    "job {} is already defined at {}:{}",
+                    variant.name, first.source.path, first.source.line
+                );
+                return Err(ConfigError::at(source, message));
+            }
+        }
+        self.jobs.entry(variant.name.clone()).or_default().push(variant);
+        Ok(())
+    }
+
+    fn add_project(&mut self, mut project: ProjectDef, tenant: &TenantDef) -> Result<(), ConfigError> {
+        let source = &project.source;
+        let name = project.name.clone().unwrap_or_else(|| source.project.clone());
+        if !source.trusted && name != source.project {
+            let message = format!(
+                "project {} may only configure itself, not project {name}",
+                source.project
+            );
+            return Err(ConfigError::at(source, message));
+        }
+        if !tenant.projects().iter().any(|p| p.name == name) {
+            let message = format!("project {name} is not in tenant {}", tenant.name);
+            return Err(ConfigError::at(source, message));
+        }
+        project.name = Some(name.clone());
+        self.projects.entry(name).or_default().push(project);
+        Ok(())
     }
 
     /// The pipeline with this name.

@@ -58,14 +58,24 @@ const LATER: &[&str] = &[
 
 /// Parses one config file; every error names the file and line.
 pub fn parse_project_config(file: &ConfigFile) -> Result<Vec<ConfigObject>, Vec<ConfigError>> {
+    match parse_objects(file) {
+        (objects, errors) if errors.is_empty() => Ok(objects),
+        (_, errors) => Err(errors),
+    }
+}
+
+/// Parses one config file into the objects that are fine and the errors of the others.
+pub fn parse_objects(file: &ConfigFile) -> (Vec<ConfigObject>, Vec<ConfigError>) {
     let relocate = |mut e: ConfigError| {
         e.project = Some(file.project.clone());
         e.branch = Some(file.branch.clone());
         e.message = explain_later(e.message);
         e
     };
-    let items = stanza::parse_list::<RawItem>(&file.path, &file.text)
-        .map_err(|e| vec![relocate(e)])?;
+    let items = match stanza::parse_list::<RawItem>(&file.path, &file.text) {
+        Ok(items) => items,
+        Err(e) => return (Vec::new(), vec![relocate(e)]),
+    };
     let mut objects = Vec::new();
     let mut errors = Vec::new();
     for item in items {
@@ -74,11 +84,7 @@ pub fn parse_project_config(file: &ConfigFile) -> Result<Vec<ConfigObject>, Vec<
             Err(e) => errors.push(e),
         }
     }
-    if errors.is_empty() {
-        Ok(objects)
-    } else {
-        Err(errors)
-    }
+    (objects, errors)
 }
 
 fn check_item(file: &ConfigFile, located: Located<RawItem>) -> Result<ConfigObject, ConfigError> {

@@ -1,7 +1,12 @@
 //! The tenant config (Zuul's main.yaml): tenants and the projects they load.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
+use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
+
+use crate::form::{single_entry, OrderedMap};
+use crate::stanza;
 use crate::ConfigError;
 
 /// All tenants of a server.
@@ -42,9 +47,22 @@ pub struct TenantProject {
 
 impl TenantConfig {
     /// Parses a tenant config file (a list of `- tenant:` items).
+    /// Stops at the first problem, since a server cannot start with a broken tenant file.
     pub fn parse(file: &str, text: &str) -> Result<TenantConfig, ConfigError> {
-        let _ = (file, text);
-        todo!("parse tenant config")
+        let mut tenants: Vec<TenantDef> = Vec::new();
+        for item in stanza::parse_list::<RawItem>(file, text)? {
+            let stanza::Located { line, item } = item?;
+            let RawItem::Tenant(raw) = item else {
+                return Err(ConfigError::in_file(file, line, "this kind of item is not supported yet"));
+            };
+            if tenants.iter().any(|t| t.name == raw.name) {
+                let message = format!("tenant {} is defined twice", raw.name);
+                return Err(ConfigError::in_file(file, line, message));
+            }
+            let tenant = raw.check().map_err(|m| ConfigError::in_file(file, line, m))?;
+            tenants.push(tenant);
+        }
+        Ok(TenantConfig { tenants })
     }
 
     /// The tenant with this name.
@@ -83,5 +101,91 @@ impl TenantDef {
         self.projects()
             .into_iter()
             .find(|p| p.connection == connection && p.name == name)
+    }
+}
+
+/// A top-level item of the tenant file.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum RawItem {
+    Tenant(RawTenant),
+    AdminRule(de::IgnoredAny),
+    AuthorizationRule(de::IgnoredAny),
+    ApiRoot(de::IgnoredAny),
+    GlobalSemaphore(de::IgnoredAny),
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTenant {
+    name: String,
+    #[serde(default)]
+    source: OrderedMap<RawSource>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawSource {
+    #[serde(default)]
+    config_projects: Vec<ProjectName>,
+    #[serde(default)]
+    untrusted_projects: Vec<ProjectName>,
+}
+
+/// A project entry: a name, or `{name: {}}` (options are not supported yet).
+struct ProjectName(String);
+
+impl RawTenant {
+    fn check(self) -> Result<TenantDef, String> {
+        let mut sources = BTreeMap::new();
+        let mut seen: Vec<(&str, &str)> = Vec::new();
+        for (connection, source) in &self.source.0 {
+            let listed = source.config_projects.iter().chain(&source.untrusted_projects);
+            for project in listed {
+                if seen.contains(&(connection, &project.0)) {
+                    return Err(format!(
+                        "tenant {}: project {} of {connection} is listed twice",
+                        self.name, project.0
+                    ));
+                }
+                seen.push((connection, &project.0));
+            }
+            let names = |list: &[ProjectName]| list.iter().map(|p| p.0.clone()).collect();
+            let def = SourceDef {
+                config_projects: names(&source.config_projects),
+                untrusted_projects: names(&source.untrusted_projects),
+            };
+            sources.insert(connection.clone(), def);
+        }
+        Ok(TenantDef {
+            name: self.name.clone(),
+            sources,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ProjectName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NameVisitor;
+        impl<'de> Visitor<'de> for NameVisitor {
+            type Value = ProjectName;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a project name or a {name: {}} mapping")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ProjectName, E> {
+                Ok(ProjectName(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ProjectName, A::Error> {
+                let (name, options) =
+                    single_entry::<A, Option<OrderedMap<de::IgnoredAny>>>(map, "project")?;
+                match options.unwrap_or_default().0.first() {
+                    None => Ok(ProjectName(name)),
+                    Some((key, _)) => Err(de::Error::custom(format!(
+                        "project {name}: option `{key}` is not supported yet"
+                    ))),
+                }
+            }
+        }
+        deserializer.deserialize_any(NameVisitor)
     }
 }
