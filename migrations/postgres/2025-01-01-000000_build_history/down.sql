@@ -1,0 +1,2 @@
+DROP TABLE zuul_build;
+DROP TABLE zuul_buildset;
