@@ -30,6 +30,9 @@ pub mod server;
 pub mod stanza;
 pub mod tenant;
 
+#[cfg(test)]
+mod testing;
+
 pub use error::ConfigError;
 pub use freeze::{FrozenJob, PlaybookRef};
 pub use layout::{ConfigFile, Layout};

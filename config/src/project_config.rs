@@ -3,7 +3,9 @@
 //! Each top-level item is parsed on its own (see [`crate::stanza`]), so one bad
 //! object yields one located error and the file's other objects still load.
 
-use serde::Deserialize;
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 
 use crate::job::{JobVariant, RawJob, Source};
 use crate::layout::ConfigFile;
@@ -27,20 +29,64 @@ pub enum ConfigObject {
     Nodeset(Nodeset, Source),
 }
 
-/// A top-level item as written.
-#[derive(Deserialize)]
-#[serde(rename_all = "kebab-case")]
+/// A top-level item as written: a single-key mapping naming the object's kind.
 enum RawItem {
     Pipeline(RawPipeline),
     Job(RawJob),
     Project(RawProject),
     Nodeset(Nodeset),
-    Secret(serde::de::IgnoredAny),
-    Semaphore(serde::de::IgnoredAny),
-    ProjectTemplate(serde::de::IgnoredAny),
-    Queue(serde::de::IgnoredAny),
-    Pragma(serde::de::IgnoredAny),
-    ImageBuild(serde::de::IgnoredAny),
+}
+
+/// Object kinds Zuul knows that we do not handle yet.
+const LATER_KINDS: &[&str] = &[
+    "secret",
+    "semaphore",
+    "project-template",
+    "queue",
+    "pragma",
+    "image",
+    "flavor",
+    "label",
+    "section",
+    "provider",
+];
+
+impl<'de> Deserialize<'de> for RawItem {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ItemVisitor;
+        impl<'de> Visitor<'de> for ItemVisitor {
+            type Value = RawItem;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a single-key mapping such as `job: {...}`")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawItem, A::Error> {
+                let Some(kind) = map.next_key::<String>()? else {
+                    return Err(de::Error::custom("empty item"));
+                };
+                let item = match kind.as_str() {
+                    "pipeline" => RawItem::Pipeline(map.next_value()?),
+                    "job" => RawItem::Job(map.next_value()?),
+                    "project" => RawItem::Project(map.next_value()?),
+                    "nodeset" => RawItem::Nodeset(map.next_value()?),
+                    later if LATER_KINDS.contains(&later) => {
+                        return Err(de::Error::custom(format!("`{later}` objects are not supported yet")))
+                    }
+                    other => {
+                        return Err(de::Error::custom(format!(
+                            "unknown object `{other}`, expected pipeline, job, project or nodeset"
+                        )))
+                    }
+                };
+                if let Some(extra) = map.next_key::<String>()? {
+                    return Err(de::Error::custom(format!(
+                        "an item holds one object, but `{kind}` is followed by `{extra}`"
+                    )));
+                }
+                Ok(item)
+            }
+        }
+        deserializer.deserialize_map(ItemVisitor)
+    }
 }
 
 /// Attributes of Zuul objects that we do not handle yet, to say so instead of "unknown".
@@ -112,15 +158,6 @@ fn check_item(file: &ConfigFile, located: Located<RawItem>) -> Result<ConfigObje
             })?;
             Ok(ConfigObject::Nodeset(nodeset, source))
         }
-        RawItem::Secret(_)
-        | RawItem::Semaphore(_)
-        | RawItem::ProjectTemplate(_)
-        | RawItem::Queue(_)
-        | RawItem::Pragma(_)
-        | RawItem::ImageBuild(_) => Err(ConfigError::at(
-            &source,
-            "this kind of object is not supported yet",
-        )),
     }
 }
 

@@ -90,8 +90,10 @@ fn parse_whole<T: DeserializeOwned>(
 /// A serde_yaml error inside a one-item list, without the `[0].` path prefix.
 fn item_error(file: &str, err: &serde_yaml::Error) -> ConfigError {
     let mut error = ConfigError::from_yaml(file, err);
-    if let Some(rest) = error.message.strip_prefix("[0]") {
-        error.message = rest.strip_prefix('.').unwrap_or(rest).to_string();
+    let message = error.message.strip_prefix('.').unwrap_or(&error.message);
+    if let Some(rest) = message.strip_prefix("[0]") {
+        let rest = rest.strip_prefix('.').unwrap_or(rest);
+        error.message = rest.strip_prefix(": ").unwrap_or(rest).to_string();
     }
     error
 }

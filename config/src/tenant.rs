@@ -52,9 +52,7 @@ impl TenantConfig {
         let mut tenants: Vec<TenantDef> = Vec::new();
         for item in stanza::parse_list::<RawItem>(file, text)? {
             let stanza::Located { line, item } = item?;
-            let RawItem::Tenant(raw) = item else {
-                return Err(ConfigError::in_file(file, line, "this kind of item is not supported yet"));
-            };
+            let RawItem(raw) = item;
             if tenants.iter().any(|t| t.name == raw.name) {
                 let message = format!("tenant {} is defined twice", raw.name);
                 return Err(ConfigError::in_file(file, line, message));
@@ -104,16 +102,37 @@ impl TenantDef {
     }
 }
 
-/// A top-level item of the tenant file.
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-enum RawItem {
-    Tenant(RawTenant),
-    AdminRule(de::IgnoredAny),
-    AuthorizationRule(de::IgnoredAny),
-    ApiRoot(de::IgnoredAny),
-    GlobalSemaphore(de::IgnoredAny),
+/// A top-level item of the tenant file: `tenant: {...}`.
+struct RawItem(RawTenant);
+
+impl<'de> Deserialize<'de> for RawItem {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ItemVisitor;
+        impl<'de> Visitor<'de> for ItemVisitor {
+            type Value = RawItem;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a `tenant: {...}` item")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawItem, A::Error> {
+                let (kind, tenant) = single_entry::<A, Option<RawTenant>>(map, "item")?;
+                match (kind.as_str(), tenant) {
+                    ("tenant", Some(tenant)) => Ok(RawItem(tenant)),
+                    ("tenant", None) => Err(de::Error::custom("tenant: empty")),
+                    (later, _) if LATER_KINDS.contains(&later) => Err(de::Error::custom(format!(
+                        "`{later}` items are not supported yet"
+                    ))),
+                    (other, _) => Err(de::Error::custom(format!(
+                        "unknown item `{other}`, expected tenant"
+                    ))),
+                }
+            }
+        }
+        deserializer.deserialize_map(ItemVisitor)
+    }
 }
+
+/// Tenant file items Zuul knows that we do not handle yet.
+const LATER_KINDS: &[&str] = &["admin-rule", "authorization-rule", "api-root", "global-semaphore"];
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
