@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::form::{explicit_null, single_entry};
+use crate::form::explicit_null;
 use crate::nodeset::Nodeset;
 use crate::ConfigError;
 
@@ -223,14 +223,17 @@ impl<'de> Deserialize<'de> for PlaybookItem {
     }
 }
 
-fn playbook_name<'de, A: MapAccess<'de>>(map: A) -> Result<String, A::Error> {
-    let (key, path) = single_entry::<A, String>(map, "playbook")?;
-    if key != "name" {
-        return Err(de::Error::custom(format!(
-            "playbook attribute `{key}` is not supported yet; expected `name`"
-        )));
+fn playbook_name<'de, A: MapAccess<'de>>(mut map: A) -> Result<String, A::Error> {
+    let mut path = None;
+    while let Some(key) = map.next_key::<String>()? {
+        if key != "name" {
+            return Err(de::Error::custom(format!(
+                "playbook attribute `{key}` is not supported yet; expected `name`"
+            )));
+        }
+        path = Some(map.next_value::<String>()?);
     }
-    Ok(path)
+    path.ok_or_else(|| de::Error::custom("playbook: missing `name`"))
 }
 
 impl<'de> Deserialize<'de> for NodesetRef {

@@ -186,3 +186,6 @@ fn explain_later(message: String) -> String {
         message
     }
 }
+
+#[cfg(test)]
+mod tests;

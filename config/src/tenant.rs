@@ -208,3 +208,74 @@ impl<'de> Deserialize<'de> for ProjectName {
         deserializer.deserialize_any(NameVisitor)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAIN: &str = "\
+- tenant:
+    name: example
+    source:
+      local:
+        config-projects:
+          - config
+        untrusted-projects:
+          - demo
+          - other: {}
+";
+
+    #[test]
+    fn tenants_list_their_projects_config_projects_first() {
+        let config = TenantConfig::parse("main.yaml", MAIN).unwrap();
+        let tenant = config.tenant("example").unwrap();
+        let names: Vec<_> = tenant.projects().into_iter().map(|p| (p.name, p.trusted)).collect();
+        let expected = [("config", true), ("demo", false), ("other", false)];
+        assert_eq!(names, expected.map(|(n, t)| (n.to_string(), t)));
+        assert!(tenant.project("local", "demo").is_some());
+        assert!(config.tenant("nope").is_none());
+    }
+
+    #[test]
+    fn an_unknown_key_is_named_with_file_and_line() {
+        let text = MAIN.replace("untrusted-projects", "untrusted-project");
+        let err = TenantConfig::parse("main.yaml", &text).unwrap_err();
+        assert_eq!((err.file.as_str(), err.line), ("main.yaml", 7));
+        assert!(err.message.contains("`untrusted-project`"), "{err}");
+    }
+
+    #[test]
+    fn a_wrong_type_is_an_error_at_its_line() {
+        let text = MAIN.replace("name: example", "name: [example]");
+        let err = TenantConfig::parse("main.yaml", &text).unwrap_err();
+        assert_eq!(err.line, 2, "{err}");
+    }
+
+    #[test]
+    fn project_options_are_not_supported_yet() {
+        let text = MAIN.replace("other: {}", "other: {include: [job]}");
+        let err = TenantConfig::parse("main.yaml", &text).unwrap_err();
+        assert!(err.message.contains("`include` is not supported yet"), "{err}");
+    }
+
+    #[test]
+    fn a_duplicate_tenant_name_is_an_error_at_the_second() {
+        let text = format!("{MAIN}{MAIN}");
+        let err = TenantConfig::parse("main.yaml", &text).unwrap_err();
+        assert_eq!(err.line, 10, "{err}");
+        assert!(err.message.contains("defined twice"), "{err}");
+    }
+
+    #[test]
+    fn a_project_listed_twice_is_an_error() {
+        let text = MAIN.replace("- demo", "- demo\n          - config");
+        let err = TenantConfig::parse("main.yaml", &text).unwrap_err();
+        assert!(err.message.contains("listed twice"), "{err}");
+    }
+
+    #[test]
+    fn other_zuul_items_are_not_supported_yet() {
+        let err = TenantConfig::parse("main.yaml", "- admin-rule: {name: x}\n").unwrap_err();
+        assert!(err.message.contains("not supported yet"), "{err}");
+    }
+}
