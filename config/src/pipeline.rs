@@ -221,3 +221,6 @@ fn reporters(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests;
