@@ -77,7 +77,9 @@ pub fn freeze_job_graph(
     };
     // A job listed by several stanzas runs once, with every stanza's local variant.
     let mut listed: Vec<(&str, Vec<&JobVariant>)> = Vec::new();
-    let applying = stanzas.iter().filter(|s| applies(layout, &s.source, branch));
+    let applying = stanzas
+        .iter()
+        .filter(|s| applies(layout, &s.source, branch));
     for entry in applying.filter_map(|s| s.pipelines.get(pipeline)) {
         for local in &entry.jobs {
             match listed.iter_mut().find(|(name, _)| *name == local.name) {
@@ -121,7 +123,10 @@ fn freeze_job(
 ) -> Result<Option<FrozenJob>, ConfigError> {
     let referrer = &locals[0].source;
     if !layout.jobs.contains_key(name) {
-        return Err(ConfigError::at(referrer, format!("job {name} is not defined")));
+        return Err(ConfigError::at(
+            referrer,
+            format!("job {name} is not defined"),
+        ));
     }
     let mut chain = Vec::new();
     let mut walk = Walk {
@@ -160,7 +165,10 @@ impl<'a> Walk<'a> {
         chain: &mut Vec<&'a JobVariant>,
     ) -> Result<bool, ConfigError> {
         if !self.layout.jobs.contains_key(name) {
-            return Err(ConfigError::at(referrer, format!("parent job {name} is not defined")));
+            return Err(ConfigError::at(
+                referrer,
+                format!("parent job {name} is not defined"),
+            ));
         }
         let own = variants(self.layout, name, self.branch);
         if own.is_empty() {

@@ -127,7 +127,10 @@ impl JobVariant {
         raw: RawJob,
         source: Source,
     ) -> Result<JobVariant, ConfigError> {
-        for (key, set) in [("name", raw.name.is_some()), ("parent", raw.parent.is_some())] {
+        for (key, set) in [
+            ("name", raw.name.is_some()),
+            ("parent", raw.parent.is_some()),
+        ] {
             if set {
                 return Err(ConfigError::at(
                     &source,

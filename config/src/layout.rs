@@ -143,13 +143,23 @@ impl Layout {
                 return Err(ConfigError::at(source, message));
             }
         }
-        self.jobs.entry(variant.name.clone()).or_default().push(variant);
+        self.jobs
+            .entry(variant.name.clone())
+            .or_default()
+            .push(variant);
         Ok(())
     }
 
-    fn add_project(&mut self, mut project: ProjectDef, tenant: &TenantDef) -> Result<(), ConfigError> {
+    fn add_project(
+        &mut self,
+        mut project: ProjectDef,
+        tenant: &TenantDef,
+    ) -> Result<(), ConfigError> {
         let source = &project.source;
-        let name = project.name.clone().unwrap_or_else(|| source.project.clone());
+        let name = project
+            .name
+            .clone()
+            .unwrap_or_else(|| source.project.clone());
         if !source.trusted && name != source.project {
             let message = format!(
                 "project {} may only configure itself, not project {name}",
@@ -182,3 +192,6 @@ impl Layout {
         crate::freeze::freeze_job_graph(self, pipeline, project, branch)
     }
 }
+
+#[cfg(test)]
+mod tests;

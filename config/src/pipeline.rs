@@ -144,12 +144,21 @@ impl RawPipeline {
         let manager = match self.manager.as_str() {
             "independent" => Manager::Independent,
             "dependent" | "serial" | "supercedent" => {
-                return Err(at(format!("manager `{}` is not supported yet", self.manager)))
+                return Err(at(format!(
+                    "manager `{}` is not supported yet",
+                    self.manager
+                )))
             }
             other => return Err(at(format!("unknown manager `{other}`"))),
         };
-        if let Some(p) = self.precedence.as_deref().filter(|p| !["low", "normal", "high"].contains(p)) {
-            return Err(at(format!("precedence `{p}` is not one of low, normal, high")));
+        if let Some(p) = self
+            .precedence
+            .as_deref()
+            .filter(|p| !["low", "normal", "high"].contains(p))
+        {
+            return Err(at(format!(
+                "precedence `{p}` is not one of low, normal, high"
+            )));
         }
         let mut triggers = Vec::new();
         for (connection, filters) in &self.trigger.0 {

@@ -33,13 +33,7 @@ pub struct ProjectPipeline {
 }
 
 /// Project stanza keys Zuul knows that we do not handle yet.
-const LATER: &[&str] = &[
-    "templates",
-    "vars",
-    "default-branch",
-    "merge-mode",
-    "queue",
-];
+const LATER: &[&str] = &["templates", "vars", "default-branch", "merge-mode", "queue"];
 
 /// A `- project:` stanza as written.
 #[derive(Debug, Default)]
@@ -120,7 +114,9 @@ impl<'de> Deserialize<'de> for RawProject {
                             )))
                         }
                         _ if raw.pipelines.iter().any(|(p, _)| *p == key) => {
-                            return Err(de::Error::custom(format!("pipeline `{key}` is listed twice")))
+                            return Err(de::Error::custom(format!(
+                                "pipeline `{key}` is listed twice"
+                            )))
                         }
                         _ => {
                             let entry = map.next_value::<Option<RawProjectPipeline>>()?;

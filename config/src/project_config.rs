@@ -69,7 +69,9 @@ impl<'de> Deserialize<'de> for RawItem {
                     "project" => RawItem::Project(map.next_value()?),
                     "nodeset" => RawItem::Nodeset(map.next_value()?),
                     later if LATER_KINDS.contains(&later) => {
-                        return Err(de::Error::custom(format!("`{later}` objects are not supported yet")))
+                        return Err(de::Error::custom(format!(
+                            "`{later}` objects are not supported yet"
+                        )))
                     }
                     other => {
                         return Err(de::Error::custom(format!(
@@ -91,15 +93,54 @@ impl<'de> Deserialize<'de> for RawItem {
 
 /// Attributes of Zuul objects that we do not handle yet, to say so instead of "unknown".
 const LATER: &[&str] = &[
-    "branches", "files", "irrelevant-files", "required-projects", "roles", "secrets",
-    "dependencies", "semaphores", "semaphore", "final", "protected", "post-review",
-    "provides", "requires", "host-vars", "group-vars", "extra-vars", "cleanup-run",
-    "override-checkout", "override-branch", "tags", "allowed-projects", "match-on-config-updates",
-    "post-timeout", "workspace-scheme", "intermediate", "deduplicate", "file-matcher",
-    "require", "reject", "enqueue", "dequeue", "merge-conflict", "no-jobs", "disabled",
-    "window", "window-floor", "window-increase-type", "window-increase-factor",
-    "window-decrease-type", "window-decrease-factor", "supercedes", "allow-other-connections",
-    "success-message", "failure-message", "start-message", "footer-message", "alternatives",
+    "branches",
+    "files",
+    "irrelevant-files",
+    "required-projects",
+    "roles",
+    "secrets",
+    "dependencies",
+    "semaphores",
+    "semaphore",
+    "final",
+    "protected",
+    "post-review",
+    "provides",
+    "requires",
+    "host-vars",
+    "group-vars",
+    "extra-vars",
+    "cleanup-run",
+    "override-checkout",
+    "override-branch",
+    "tags",
+    "allowed-projects",
+    "match-on-config-updates",
+    "post-timeout",
+    "workspace-scheme",
+    "intermediate",
+    "deduplicate",
+    "file-matcher",
+    "require",
+    "reject",
+    "enqueue",
+    "dequeue",
+    "merge-conflict",
+    "no-jobs",
+    "disabled",
+    "window",
+    "window-floor",
+    "window-increase-type",
+    "window-increase-factor",
+    "window-decrease-type",
+    "window-decrease-factor",
+    "supercedes",
+    "allow-other-connections",
+    "success-message",
+    "failure-message",
+    "start-message",
+    "footer-message",
+    "alternatives",
 ];
 
 /// Parses one config file; every error names the file and line.
@@ -125,7 +166,10 @@ pub fn parse_objects(file: &ConfigFile) -> (Vec<ConfigObject>, Vec<ConfigError>)
     let mut objects = Vec::new();
     let mut errors = Vec::new();
     for item in items {
-        match item.map_err(relocate).and_then(|item| check_item(file, item)) {
+        match item
+            .map_err(relocate)
+            .and_then(|item| check_item(file, item))
+        {
             Ok(object) => objects.push(object),
             Err(e) => errors.push(e),
         }
@@ -153,9 +197,9 @@ fn check_item(file: &ConfigFile, located: Located<RawItem>) -> Result<ConfigObje
             if nodeset.name.is_empty() {
                 return Err(ConfigError::at(&source, "nodeset has no name"));
             }
-            nodeset.check().map_err(|m| {
-                ConfigError::at(&source, format!("nodeset {}: {m}", nodeset.name))
-            })?;
+            nodeset
+                .check()
+                .map_err(|m| ConfigError::at(&source, format!("nodeset {}: {m}", nodeset.name)))?;
             Ok(ConfigObject::Nodeset(nodeset, source))
         }
     }

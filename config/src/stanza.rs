@@ -166,7 +166,10 @@ mod tests {
         let err = parse_list::<serde_yaml::Value>("f.yaml", "\n\njob: {}\n")
             .err()
             .unwrap();
-        assert_eq!((err.line, err.message.as_str()), (3, "expected a list of items"));
+        assert_eq!(
+            (err.line, err.message.as_str()),
+            (3, "expected a list of items")
+        );
     }
 
     #[test]

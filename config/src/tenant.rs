@@ -57,7 +57,9 @@ impl TenantConfig {
                 let message = format!("tenant {} is defined twice", raw.name);
                 return Err(ConfigError::in_file(file, line, message));
             }
-            let tenant = raw.check().map_err(|m| ConfigError::in_file(file, line, m))?;
+            let tenant = raw
+                .check()
+                .map_err(|m| ConfigError::in_file(file, line, m))?;
             tenants.push(tenant);
         }
         Ok(TenantConfig { tenants })
@@ -132,7 +134,12 @@ impl<'de> Deserialize<'de> for RawItem {
 }
 
 /// Tenant file items Zuul knows that we do not handle yet.
-const LATER_KINDS: &[&str] = &["admin-rule", "authorization-rule", "api-root", "global-semaphore"];
+const LATER_KINDS: &[&str] = &[
+    "admin-rule",
+    "authorization-rule",
+    "api-root",
+    "global-semaphore",
+];
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -159,7 +166,10 @@ impl RawTenant {
         let mut sources = BTreeMap::new();
         let mut seen: Vec<(&str, &str)> = Vec::new();
         for (connection, source) in &self.source.0 {
-            let listed = source.config_projects.iter().chain(&source.untrusted_projects);
+            let listed = source
+                .config_projects
+                .iter()
+                .chain(&source.untrusted_projects);
             for project in listed {
                 if seen.contains(&(connection, &project.0)) {
                     return Err(format!(
@@ -229,7 +239,11 @@ mod tests {
     fn tenants_list_their_projects_config_projects_first() {
         let config = TenantConfig::parse("main.yaml", MAIN).unwrap();
         let tenant = config.tenant("example").unwrap();
-        let names: Vec<_> = tenant.projects().into_iter().map(|p| (p.name, p.trusted)).collect();
+        let names: Vec<_> = tenant
+            .projects()
+            .into_iter()
+            .map(|p| (p.name, p.trusted))
+            .collect();
         let expected = [("config", true), ("demo", false), ("other", false)];
         assert_eq!(names, expected.map(|(n, t)| (n.to_string(), t)));
         assert!(tenant.project("local", "demo").is_some());
@@ -255,7 +269,10 @@ mod tests {
     fn project_options_are_not_supported_yet() {
         let text = MAIN.replace("other: {}", "other: {include: [job]}");
         let err = TenantConfig::parse("main.yaml", &text).unwrap_err();
-        assert!(err.message.contains("`include` is not supported yet"), "{err}");
+        assert!(
+            err.message.contains("`include` is not supported yet"),
+            "{err}"
+        );
     }
 
     #[test]

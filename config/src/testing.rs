@@ -7,7 +7,10 @@ use crate::{ConfigFile, Layout, TenantConfig, TenantDef};
 /// A tenant with config project `config` and untrusted `demo` and `other` on connection `local`.
 pub fn tenant() -> TenantDef {
     let text = "- tenant:\n    name: t\n    source:\n      local:\n        config-projects: [config]\n        untrusted-projects: [demo, other]\n";
-    TenantConfig::parse("main.yaml", text).unwrap().tenants.remove(0)
+    TenantConfig::parse("main.yaml", text)
+        .unwrap()
+        .tenants
+        .remove(0)
 }
 
 /// A config file of `project` (trusted when it is `config`) on branch `master`.

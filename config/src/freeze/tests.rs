@@ -41,8 +41,14 @@ const CHILD: &str = "\
 fn pre_run_playbooks_run_parents_first_and_post_run_children_first() {
     let job = only_job(&demo(CHILD));
     assert_eq!(job.inheritance, ["base", "unit", "unit-py"]);
-    assert_eq!(paths(&job.pre_run), ["base/pre.yaml", "unit/pre.yaml", "py/pre.yaml"]);
-    assert_eq!(paths(&job.post_run), ["py/post.yaml", "unit/post.yaml", "base/post.yaml"]);
+    assert_eq!(
+        paths(&job.pre_run),
+        ["base/pre.yaml", "unit/pre.yaml", "py/pre.yaml"]
+    );
+    assert_eq!(
+        paths(&job.post_run),
+        ["py/post.yaml", "unit/post.yaml", "base/post.yaml"]
+    );
 }
 
 #[test]
@@ -50,14 +56,19 @@ fn the_most_specific_run_wins_and_names_its_own_repo() {
     let job = only_job(&demo(CHILD));
     assert_eq!(paths(&job.run), ["py/run.yaml"]);
     let run = &job.run[0];
-    assert_eq!((run.project.as_str(), run.commit.as_str(), run.trusted), ("demo", "demo-sha", false));
+    assert_eq!(
+        (run.project.as_str(), run.commit.as_str(), run.trusted),
+        ("demo", "demo-sha", false)
+    );
     let pre = &job.pre_run[0];
     assert_eq!((pre.project.as_str(), pre.trusted), ("config", true));
 }
 
 #[test]
 fn a_job_without_its_own_run_inherits_its_parents() {
-    let job = only_job(&demo("- job: {name: lint}\n- project:\n    post: {jobs: [lint]}\n"));
+    let job = only_job(&demo(
+        "- job: {name: lint}\n- project:\n    post: {jobs: [lint]}\n",
+    ));
     assert_eq!(paths(&job.run), ["base/run.yaml"]);
     assert!(job.voting, "voting defaults to true");
     assert_eq!(job.nodeset, crate::nodeset::Nodeset::default());
@@ -145,8 +156,14 @@ fn jobs_are_frozen_in_the_order_the_project_lists_them() {
 #[test]
 fn an_unknown_pipeline_or_project_has_no_jobs() {
     let layout = demo(CHILD);
-    assert!(layout.job_graph("gate", "demo", "master").unwrap().is_empty());
-    assert!(layout.job_graph("post", "other", "master").unwrap().is_empty());
+    assert!(layout
+        .job_graph("gate", "demo", "master")
+        .unwrap()
+        .is_empty());
+    assert!(layout
+        .job_graph("post", "other", "master")
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
@@ -159,7 +176,8 @@ fn an_unknown_job_in_a_project_stanza_is_an_error_at_the_stanza() {
 
 #[test]
 fn a_job_with_no_run_anywhere_in_its_chain_is_an_error() {
-    let text = "- job: {name: bare, parent: null}\n- project:\n    name: demo\n    post: {jobs: [bare]}\n";
+    let text =
+        "- job: {name: bare, parent: null}\n- project:\n    name: demo\n    post: {jobs: [bare]}\n";
     let layout = layout(&[file("config", "zuul.d/bare.yaml", text)]);
     assert!(layout.errors.is_empty(), "{:?}", layout.errors);
     let err = layout.job_graph("post", "demo", "master").unwrap_err();
@@ -184,7 +202,8 @@ fn an_abstract_job_cannot_run_but_its_children_can() {
 #[test]
 fn a_parent_cycle_found_while_freezing_names_the_job_and_its_line() {
     // Layout::build removes cycles; a hand-made layout still must not loop.
-    let mut layout = demo("- job: {name: a}\n- job: {name: b, parent: a}\n- project:\n    post: {jobs: [b]}\n");
+    let mut layout =
+        demo("- job: {name: a}\n- job: {name: b, parent: a}\n- project:\n    post: {jobs: [b]}\n");
     if let Some(a) = layout.jobs.get_mut("a") {
         a[0].parent = Some(Some("b".into()));
     }
@@ -195,9 +214,17 @@ fn a_parent_cycle_found_while_freezing_names_the_job_and_its_line() {
 
 #[test]
 fn an_untrusted_variant_applies_only_to_its_branch_once_several_branches_are_read() {
-    let mut stable = file("demo", ".zuul.yaml", "- job: {name: lint, timeout: 99}\n- project:\n    post: {jobs: [lint]}\n");
+    let mut stable = file(
+        "demo",
+        ".zuul.yaml",
+        "- job: {name: lint, timeout: 99}\n- project:\n    post: {jobs: [lint]}\n",
+    );
     stable.branch = "stable".into();
-    let master = file("demo", ".zuul.yaml", "- job: {name: lint, timeout: 1}\n- project:\n    post: {jobs: [lint]}\n");
+    let master = file(
+        "demo",
+        ".zuul.yaml",
+        "- job: {name: lint, timeout: 1}\n- project:\n    post: {jobs: [lint]}\n",
+    );
     let layout = layout(&[master, stable]);
     assert!(layout.errors.is_empty(), "{:?}", layout.errors);
     let on = |branch| layout.job_graph("post", "demo", branch).unwrap();

@@ -46,10 +46,16 @@ impl Layout {
             if bad.is_empty() {
                 return;
             }
-            for (name, i, problem) in bad.into_iter().rev() {
-                if let Some(variants) = self.jobs.get_mut(&name) {
-                    let variant = variants.remove(i);
-                    self.errors.push(ConfigError::at(&variant.source, problem));
+            for (name, i, problem) in &bad {
+                if let Some(variant) = self.jobs.get(name).and_then(|v| v.get(*i)) {
+                    self.errors
+                        .push(ConfigError::at(&variant.source, problem.clone()));
+                }
+            }
+            // Backwards, so earlier indexes stay valid while removing.
+            for (name, i, _) in bad.iter().rev() {
+                if let Some(variants) = self.jobs.get_mut(name) {
+                    variants.remove(*i);
                 }
             }
             self.jobs.retain(|_, variants| !variants.is_empty());
@@ -102,7 +108,10 @@ impl Layout {
                     }
                     entry.jobs.iter().find_map(|job| {
                         let missing = unknown_nodeset(job, &nodesets)?;
-                        Some(format!("job {}: nodeset {missing} is not defined", job.name))
+                        Some(format!(
+                            "job {}: nodeset {missing} is not defined",
+                            job.name
+                        ))
                     })
                 });
                 match problem {

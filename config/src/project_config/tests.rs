@@ -49,7 +49,10 @@ fn a_wrong_type_is_an_error_at_its_line() {
 #[test]
 fn a_zuul_attribute_we_lack_says_it_is_not_supported_yet() {
     let err = one_error("- job:\n    name: a\n    roles: []\n");
-    assert!(err.message.contains("`roles` is not supported yet"), "{err}");
+    assert!(
+        err.message.contains("`roles` is not supported yet"),
+        "{err}"
+    );
     let err = one_error("- secret:\n    name: s\n");
     assert!(err.message.contains("not supported yet"), "{err}");
 }
@@ -96,9 +99,15 @@ fn parent_absent_null_and_named_are_told_apart() {
     assert_eq!(jobs[0].parent, None);
     assert_eq!(jobs[0].parent_name(), Some("base"));
     assert_eq!(jobs[1].parent_name(), Some("a"));
-    let trusted = parse_project_config(&file("config", "zuul.yaml", "- job: {name: root, parent: null}\n"));
+    let trusted = parse_project_config(&file(
+        "config",
+        "zuul.yaml",
+        "- job: {name: root, parent: null}\n",
+    ));
     match &trusted.unwrap()[0] {
-        ConfigObject::Job(job) => assert_eq!((job.parent.clone(), job.parent_name()), (Some(None), None)),
+        ConfigObject::Job(job) => {
+            assert_eq!((job.parent.clone(), job.parent_name()), (Some(None), None))
+        }
         other => panic!("{other:?}"),
     }
 }
@@ -130,7 +139,9 @@ fn a_nodeset_is_a_name_or_inline_and_groups_must_name_its_nodes() {
 fn a_project_stanza_has_pipelines_with_job_entries_and_variants() {
     let text = "- project:\n    description: d\n    post:\n      jobs:\n        - a\n        - b: {voting: false}\n        - c:\n";
     let objects = parse_project_config(&file("demo", ".zuul.yaml", text)).unwrap();
-    let ConfigObject::Project(project) = &objects[0] else { panic!("{objects:?}") };
+    let ConfigObject::Project(project) = &objects[0] else {
+        panic!("{objects:?}")
+    };
     assert_eq!(project.name, None);
     let jobs = &project.pipelines["post"].jobs;
     let names: Vec<_> = jobs.iter().map(|j| j.name.as_str()).collect();
@@ -152,7 +163,19 @@ fn a_project_entry_cannot_set_a_parent() {
 
 #[test]
 fn garbage_never_panics() {
-    for text in ["", "-", "- 1", "[[[", "{a: b}", "- job:", "- project: []", "- job: {name: [x]}", "\t- x", "- job: {vars: 3}", "- pipeline: {trigger: 5}"] {
+    for text in [
+        "",
+        "-",
+        "- 1",
+        "[[[",
+        "{a: b}",
+        "- job:",
+        "- project: []",
+        "- job: {name: [x]}",
+        "\t- x",
+        "- job: {vars: 3}",
+        "- pipeline: {trigger: 5}",
+    ] {
         let _ = parse_project_config(&file("demo", "zuul.yaml", text));
     }
 }
