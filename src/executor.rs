@@ -147,7 +147,10 @@ async fn run_build(
         }
     };
     output
-        .line(&format!("Job {} build {} starting", request.job.name, request.uuid))
+        .line(&format!(
+            "Job {} build {} starting",
+            request.job.name, request.uuid
+        ))
         .await;
     let (result, error_detail) = match execute(inner, &request, paths, &mut output).await {
         Ok(result) => (result, None),

@@ -48,7 +48,7 @@ pub struct Runner<'a> {
     pub ansible: &'a Path,
     /// The prepared work dir.
     pub workspace: &'a Workspace,
-    /// Exported to every process as `PORTCULLIS_BUILD_UUID`.
+    /// Tags every process of the build (see [`process::BUILD_TAG_VAR`]).
     pub build_uuid: &'a str,
     /// Seconds pre-run and run may take together; `None`: unbounded.
     pub timeout: Option<u64>,
@@ -119,7 +119,7 @@ impl Runner<'_> {
             .line(&format!("{name} START: [{}]", playbook.banner))
             .await;
         let command = self.command(phase, index, playbook, success);
-        let end = process::run_to_end(command, deadline, output)
+        let end = process::run_to_end(command, self.build_uuid, deadline, output)
             .await
             .map_err(|source| ExecutorError::Spawn {
                 program: self.ansible.to_path_buf(),
@@ -163,8 +163,7 @@ impl Runner<'_> {
             .env("ANSIBLE_CONFIG", &self.workspace.ansible_cfg)
             .env("ANSIBLE_FORCE_COLOR", "0")
             .env("ANSIBLE_NOCOLOR", "1")
-            .env("PYTHONUNBUFFERED", "1")
-            .env("PORTCULLIS_BUILD_UUID", self.build_uuid);
+            .env("PYTHONUNBUFFERED", "1");
         command
     }
 }

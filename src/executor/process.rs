@@ -1,12 +1,17 @@
 //! One ansible-playbook process, in its own process group, with its output
-//! streamed line by line and the whole group killed on timeout or drop.
+//! streamed line by line and everything it started killed on timeout or drop.
+//!
+//! The process group alone is not enough: ansible-core's workers call
+//! `setsid()`, leaving the group. So every process is also tagged with the
+//! build's uuid in its environment (which descendants inherit), and killing
+//! sweeps /proc for the tag as well.
 
 use std::io;
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use futures_util::stream::{self, BoxStream, StreamExt};
-use nix::sys::signal::{killpg, Signal};
+use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
@@ -18,22 +23,34 @@ use super::job_output::JobOutput;
 /// leaving it to tokio's orphan reaper; SIGKILL normally lands within a few ms.
 const REAP_ATTEMPTS: u32 = 2000;
 
-/// A child that leads its own process group.
+/// How many /proc scans a kill makes at most; a SIGKILLed process leaves
+/// /proc's view of its environment within a scan or two.
+const SWEEP_ROUNDS: u32 = 100;
+
+/// The environment variable that tags every process of a build with its uuid.
+pub const BUILD_TAG_VAR: &str = "PORTCULLIS_BUILD_UUID";
+
+/// A child that leads its own process group, tagged with a build's uuid.
 ///
 /// Owns every process the child starts (ansible forks workers, tasks run
-/// shells): dropping the guard SIGKILLs the whole group and reaps the leader,
-/// so a cancelled, timed-out or panicking build leaves nothing behind.
+/// shells): dropping the guard SIGKILLs the group and every tagged process
+/// and reaps the leader, so a cancelled, timed-out or panicking build leaves
+/// nothing behind.
 pub struct ProcessGroup {
     child: Child,
     pgid: Pid,
-    /// True once the group was killed after the leader was reaped.
+    /// `PORTCULLIS_BUILD_UUID=...` as found in /proc/{pid}/environ.
+    tag: String,
+    /// True once everything was killed after the leader was reaped.
     finished: bool,
 }
 
 impl ProcessGroup {
-    /// Spawns `command` as the leader of a new process group, stdout and stderr piped.
-    pub fn spawn(mut command: Command) -> io::Result<ProcessGroup> {
+    /// Spawns `command` as the leader of a new process group tagged with
+    /// `build_uuid`, stdout and stderr piped.
+    pub fn spawn(mut command: Command, build_uuid: &str) -> io::Result<ProcessGroup> {
         command
+            .env(BUILD_TAG_VAR, build_uuid)
             .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -46,6 +63,7 @@ impl ProcessGroup {
         Ok(ProcessGroup {
             child,
             pgid,
+            tag: format!("{BUILD_TAG_VAR}={build_uuid}"),
             finished: false,
         })
     }
@@ -61,24 +79,60 @@ impl ProcessGroup {
         }
     }
 
-    /// Waits for the leader, then kills what it left behind in its group.
+    /// Waits for the leader, then kills whatever it left behind.
     pub async fn wait(&mut self) -> io::Result<ExitStatus> {
         let status = self.child.wait().await?;
-        self.kill_group();
+        self.kill_all();
         self.finished = true;
         Ok(status)
     }
 
-    /// Kills the whole group and reaps the leader.
+    /// Kills every process of the build and reaps the leader.
     pub async fn kill(&mut self) -> io::Result<ExitStatus> {
-        self.kill_group();
+        self.kill_all();
         self.wait().await
     }
 
-    fn kill_group(&self) {
+    fn kill_all(&self) {
+        // The group first, so the leader forks no new workers while we sweep.
         // ESRCH (the group is already gone) is the normal case after a clean exit.
         let _ = killpg(self.pgid, Signal::SIGKILL);
+        kill_tagged(&self.tag);
     }
+}
+
+/// SIGKILLs every live process whose environment holds `tag`, until a scan
+/// finds none (a process may fork between a scan and its kill).
+fn kill_tagged(tag: &str) {
+    for _ in 0..SWEEP_ROUNDS {
+        let pids = tagged_processes(tag.as_bytes());
+        if pids.is_empty() {
+            return;
+        }
+        for pid in pids {
+            let _ = kill(pid, Signal::SIGKILL);
+        }
+    }
+    tracing::warn!(tag, "processes of a build survive repeated SIGKILLs");
+}
+
+fn tagged_processes(tag: &[u8]) -> Vec<Pid> {
+    // Without /proc (not Linux) only the process group is killed.
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+            // Unreadable: gone, or not ours. Zombies read as empty.
+            let environ = std::fs::read(entry.path().join("environ")).ok()?;
+            environ
+                .split(|b| *b == 0)
+                .any(|var| var == tag)
+                .then_some(Pid::from_raw(pid))
+        })
+        .collect()
 }
 
 impl Drop for ProcessGroup {
@@ -86,7 +140,7 @@ impl Drop for ProcessGroup {
         if self.finished {
             return;
         }
-        self.kill_group();
+        self.kill_all();
         for _ in 0..REAP_ATTEMPTS {
             match self.child.try_wait() {
                 Ok(None) => std::thread::sleep(Duration::from_millis(1)),
@@ -123,13 +177,15 @@ pub enum ProcessEnd {
     TimedOut,
 }
 
-/// Runs `command` to its end or `deadline`, writing each output line to `output`.
+/// Runs `command`, tagged with `build_uuid`, to its end or `deadline`,
+/// writing each output line to `output`.
 pub async fn run_to_end(
     command: Command,
+    build_uuid: &str,
     deadline: Option<Instant>,
     output: &mut JobOutput,
 ) -> io::Result<ProcessEnd> {
-    let mut group = ProcessGroup::spawn(command)?;
+    let mut group = ProcessGroup::spawn(command, build_uuid)?;
     let mut lines = group.output_lines();
     let expired = async {
         match deadline {

@@ -57,7 +57,10 @@ pub fn zuul_vars(request: &BuildRequest, paths: &BuildPaths, hostname: &str) -> 
     let mut checked_out = project.clone();
     if let Some(fields) = checked_out.as_object_mut() {
         fields.insert("required".into(), json!(false));
-        fields.insert("checkout".into(), json!(item.branch.as_deref().unwrap_or(&item.ref_name)));
+        fields.insert(
+            "checkout".into(),
+            json!(item.branch.as_deref().unwrap_or(&item.ref_name)),
+        );
         fields.insert("commit".into(), json!(item.newrev));
     }
     let canonical = format!("{}/{}", item.connection, item.project);
@@ -131,8 +134,11 @@ pub fn inventory(request: &BuildRequest, zuul: &Value) -> Value {
             .groups
             .iter()
             .map(|group| {
-                let hosts: Map<String, Value> =
-                    group.nodes.iter().map(|n| (n.clone(), Value::Null)).collect();
+                let hosts: Map<String, Value> = group
+                    .nodes
+                    .iter()
+                    .map(|n| (n.clone(), Value::Null))
+                    .collect();
                 (group.name.clone(), json!({ "hosts": hosts }))
             })
             .collect();

@@ -68,7 +68,14 @@ pub async fn prepare(
     create_dir(&paths.log_root).await?;
     let item = &request.item;
     let src = work.join(vars::src_dir(&item.project));
-    checkout_into(checkout, &item.connection, &item.project, &item.newrev, &src).await?;
+    checkout_into(
+        checkout,
+        &item.connection,
+        &item.project,
+        &item.newrev,
+        &src,
+    )
+    .await?;
 
     let mut repos = PlaybookRepos::new(request, work);
     let mut phases = Phases::default();
@@ -120,8 +127,7 @@ impl<'r> PlaybookRepos<'r> {
         let item = &self.request.item;
         // A change must be tested with its own playbooks, not the ones the
         // config was read at.
-        let commit = if playbook.connection == item.connection && playbook.project == item.project
-        {
+        let commit = if playbook.connection == item.connection && playbook.project == item.project {
             item.newrev.clone()
         } else {
             playbook.commit.clone()
@@ -145,8 +151,14 @@ impl<'r> PlaybookRepos<'r> {
                     .join(context)
                     .join(format!("project_{}", self.dirs.len()))
                     .join(&playbook.project);
-                checkout_into(checkout, &playbook.connection, &playbook.project, &commit, &dir)
-                    .await?;
+                checkout_into(
+                    checkout,
+                    &playbook.connection,
+                    &playbook.project,
+                    &commit,
+                    &dir,
+                )
+                .await?;
                 self.dirs.insert(key, dir.clone());
                 dir
             }

@@ -60,8 +60,14 @@ fn zuul_vars_name_the_project_ref_and_build_as_zuul_does() {
     assert_eq!(zuul["executor"]["hostname"], "exec-1");
     assert_eq!(zuul["executor"]["work_root"], "/state/builds/b-1");
     assert_eq!(zuul["executor"]["log_root"], "/state/logs/b-1");
-    assert_eq!(zuul["executor"]["inventory_file"], "/state/builds/b-1/inventory.yaml");
-    assert_eq!(zuul["projects"]["local/org/widget"]["commit"], "a".repeat(40));
+    assert_eq!(
+        zuul["executor"]["inventory_file"],
+        "/state/builds/b-1/inventory.yaml"
+    );
+    assert_eq!(
+        zuul["projects"]["local/org/widget"]["commit"],
+        "a".repeat(40)
+    );
 }
 
 #[test]
@@ -79,15 +85,26 @@ fn every_node_runs_locally_and_groups_list_their_members() {
     let nodeset = Nodeset {
         name: "pair".into(),
         nodes: vec![
-            Node { name: "web".into(), label: "small".into() },
-            Node { name: "db".into(), label: "large".into() },
+            Node {
+                name: "web".into(),
+                label: "small".into(),
+            },
+            Node {
+                name: "db".into(),
+                label: "large".into(),
+            },
         ],
-        groups: vec![Group { name: "servers".into(), nodes: vec!["web".into(), "db".into()] }],
+        groups: vec![Group {
+            name: "servers".into(),
+            nodes: vec!["web".into(), "db".into()],
+        }],
     };
     let inv = inventory(&request(nodeset), &json!({}));
     assert_eq!(inv["all"]["hosts"]["web"]["ansible_connection"], "local");
     assert_eq!(inv["all"]["hosts"]["db"]["zuul_node"]["label"], "large");
-    let members = inv["all"]["children"]["servers"]["hosts"].as_object().unwrap();
+    let members = inv["all"]["children"]["servers"]["hosts"]
+        .as_object()
+        .unwrap();
     let mut names: Vec<&String> = members.keys().collect();
     names.sort();
     assert_eq!(names, vec!["db", "web"]);
