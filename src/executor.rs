@@ -31,6 +31,8 @@ use portcullis_actors::{BuildLog, BuildOutcome, BuildRequest, BuildResult, Execu
 use portcullis_config::server::AnsiblePlaybook;
 use tokio::sync::OnceCell;
 
+use crate::merger::Merger;
+
 pub use ansible::ensure_ansible;
 pub use workspace::Checkout;
 
@@ -74,7 +76,7 @@ pub struct ExecutorSettings {
     /// Where ansible-playbook comes from.
     pub ansible_playbook: AnsiblePlaybook,
     /// Checks out the repos of a build.
-    pub checkout: Arc<dyn Checkout>,
+    pub merger: Merger,
     /// Public root URL of the web server, ending in `/`.
     pub web_root: String,
 }
@@ -87,6 +89,8 @@ pub struct AnsibleExecutor {
 
 struct Inner {
     settings: ExecutorSettings,
+    /// The merger, seen through the one operation a build needs.
+    checkout: Arc<dyn Checkout>,
     /// The resolved ansible-playbook, found (or installed) once for all builds.
     ansible: OnceCell<PathBuf>,
 }
@@ -96,6 +100,7 @@ impl AnsibleExecutor {
     pub fn new(settings: ExecutorSettings) -> Self {
         AnsibleExecutor {
             inner: Arc::new(Inner {
+                checkout: Arc::new(settings.merger.clone()),
                 settings,
                 ansible: OnceCell::new(),
             }),
@@ -176,7 +181,7 @@ async fn execute(
 ) -> Result<BuildResult, ExecutorError> {
     let ansible = inner.ansible_playbook().await?;
     output.line("Preparing the workspace").await;
-    let workspace = workspace::prepare(request, paths, inner.settings.checkout.as_ref()).await?;
+    let workspace = workspace::prepare(request, paths, inner.checkout.as_ref()).await?;
     let runner = phase::Runner {
         ansible,
         workspace: &workspace,

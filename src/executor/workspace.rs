@@ -10,6 +10,7 @@ use portcullis_config::PlaybookRef;
 
 use super::vars::{self, BuildPaths};
 use super::ExecutorError;
+use crate::merger::Merger;
 
 /// Checks out a project's repo at a commit as a work tree in a folder.
 pub trait Checkout: Send + Sync + 'static {
@@ -21,6 +22,22 @@ pub trait Checkout: Send + Sync + 'static {
         commit: &'a str,
         dest: &'a Path,
     ) -> BoxFuture<'a, Result<(), String>>;
+}
+
+impl Checkout for Merger {
+    fn checkout<'a>(
+        &'a self,
+        connection: &'a str,
+        project: &'a str,
+        commit: &'a str,
+        dest: &'a Path,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            Merger::checkout(self, connection, project, commit, dest)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
 }
 
 /// A playbook ready to run: where its file is and how Zuul names it in banners.

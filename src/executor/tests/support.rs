@@ -1,19 +1,19 @@
 //! Test fixtures: a shared real ansible-core, real git repos of playbooks,
 //! builds run through the real executor, and a look at /proc.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 
-use futures_util::future::BoxFuture;
 use portcullis_actors::event::ItemRef;
 use portcullis_actors::{BuildLog, BuildRequest, LogHub};
 use portcullis_config::{FrozenJob, PlaybookRef};
 use tempfile::TempDir;
 
-use crate::executor::{ansible, AnsibleExecutor, Checkout, ExecutorSettings};
-use portcullis_config::server::AnsiblePlaybook;
+use crate::executor::{ansible, AnsibleExecutor, ExecutorSettings};
+use crate::merger::Merger;
+use portcullis_config::server::{AnsiblePlaybook, Connection, GitConnection};
 
 /// The project every test build is for.
 pub const PROJECT: &str = "org/widget";
@@ -42,46 +42,6 @@ pub async fn shared_ansible() -> PathBuf {
         .unwrap();
     drop(lock);
     playbook
-}
-
-/// Checks out from plain repos under one folder with the git CLI.
-pub struct GitCheckout {
-    /// The folder holding `{project}` repos.
-    pub base: PathBuf,
-}
-
-impl Checkout for GitCheckout {
-    fn checkout<'a>(
-        &'a self,
-        _connection: &'a str,
-        project: &'a str,
-        commit: &'a str,
-        dest: &'a Path,
-    ) -> BoxFuture<'a, Result<(), String>> {
-        Box::pin(async move {
-            let repo = self.base.join(project);
-            let cloned = tokio::process::Command::new("git")
-                .arg("clone")
-                .arg("--quiet")
-                .arg(&repo)
-                .arg(dest)
-                .status()
-                .await
-                .map_err(|e| e.to_string())?;
-            let checked_out = tokio::process::Command::new("git")
-                .arg("-C")
-                .arg(dest)
-                .args(["checkout", "--quiet", "--detach", commit])
-                .status()
-                .await
-                .map_err(|e| e.to_string())?;
-            if cloned.success() && checked_out.success() {
-                Ok(())
-            } else {
-                Err(format!("git could not check out {commit}"))
-            }
-        })
-    }
 }
 
 /// A temp dir with a state dir and a git repo of playbooks for [`PROJECT`].
@@ -155,11 +115,20 @@ impl Fixture {
         AnsibleExecutor::new(ExecutorSettings {
             state_dir: self.state_dir(),
             ansible_playbook,
-            checkout: Arc::new(GitCheckout {
-                base: self.dir.path().join("repos"),
-            }),
+            merger: self.merger(),
             web_root: WEB_ROOT.to_string(),
         })
+    }
+
+    /// A merger with one git connection, [`CONNECTION`], over the fixture's repos.
+    pub fn merger(&self) -> Merger {
+        let connection = Connection::Git(GitConnection {
+            baseurl: self.dir.path().join("repos").display().to_string(),
+            poll_delay: 60.0,
+            seed: None,
+        });
+        let connections = BTreeMap::from([(CONNECTION.to_string(), connection)]);
+        Merger::new(self.dir.path().join("git-cache"), connections)
     }
 
     /// A playbook of [`PROJECT`] at its first commit.
