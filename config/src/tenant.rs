@@ -295,4 +295,20 @@ mod tests {
         let err = TenantConfig::parse("main.yaml", "- admin-rule: {name: x}\n").unwrap_err();
         assert!(err.message.contains("not supported yet"), "{err}");
     }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        let inputs = [
+            "[",
+            "- tenant:",
+            "- tenant: {name: a, source: {local: 3}}",
+            "- {}",
+            "- 7",
+            "a: b",
+            "- tenant: {name: a}\n  - x",
+        ];
+        for text in inputs {
+            assert!(TenantConfig::parse("main.yaml", text).is_err(), "{text}");
+        }
+    }
 }
