@@ -65,7 +65,10 @@ fn the_quickstart_parses_and_gives_the_demo_project_jobs() {
     let server_path = quickstart().join("portcullis.yaml");
     let server = ServerConfig::parse(&server_path, &read(&server_path)).unwrap();
     let main_path = quickstart().join("main.yaml");
-    assert_eq!(server.tenant_config, main_path, "the quickstart's tenant config");
+    assert_eq!(
+        server.tenant_config, main_path,
+        "the quickstart's tenant config"
+    );
     let tenants = TenantConfig::parse("main.yaml", &read(&main_path)).unwrap();
     let drivers: BTreeMap<String, String> = server
         .connections
@@ -75,10 +78,18 @@ fn the_quickstart_parses_and_gives_the_demo_project_jobs() {
     let mut frozen_jobs = 0;
     for tenant in &tenants.tenants {
         let files = config_files(tenant);
-        assert!(files.iter().any(|f| f.trusted), "tenant {} has config-project files", tenant.name);
+        assert!(
+            files.iter().any(|f| f.trusted),
+            "tenant {} has config-project files",
+            tenant.name
+        );
         let layout = Layout::build(tenant, &drivers, &files);
         assert!(layout.errors.is_empty(), "{:#?}", layout.errors);
-        assert!(!layout.pipelines.is_empty(), "tenant {} has pipelines", tenant.name);
+        assert!(
+            !layout.pipelines.is_empty(),
+            "tenant {} has pipelines",
+            tenant.name
+        );
         for project in tenant.projects().iter().filter(|p| !p.trusted) {
             for pipeline in &layout.pipelines {
                 let jobs = layout.job_graph(&pipeline.name, &project.name, "master");
