@@ -1,1 +1,1 @@
-//! TODO
+//! Connections.

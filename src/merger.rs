@@ -1,1 +1,301 @@
-//! TODO
+//! Git operations: a cache of bare clones, refs, config files and build workspaces.
+//!
+//! The cache holds one bare repo per project under `{cache_dir}/{connection}/{project}.git`,
+//! mirroring the upstream's branches and tags. Work on one project is serialised
+//! by a per-project async mutex; different projects proceed in parallel.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | `git` | running the git CLI through `tokio::process` |
+//! | `config_files` | which files of a repo are its Zuul config |
+//! | [`layout_loader`] | [`RepoLayoutLoader`]: a tenant's layout from its repos |
+
+mod config_files;
+mod git;
+pub mod layout_loader;
+#[cfg(test)]
+pub(crate) mod testing;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use portcullis_config::server::Connection;
+
+pub(crate) use git::Git;
+pub use layout_loader::RepoLayoutLoader;
+
+/// Why a git operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MergerError {
+    /// The connection is not in the server config.
+    #[error("unknown connection `{0}`")]
+    UnknownConnection(String),
+    /// The project name would leave the cache folder.
+    #[error("invalid project name `{0}`")]
+    InvalidProject(String),
+    /// A git command exited with an error.
+    #[error("`{command}` failed ({status}): {stderr}")]
+    Git {
+        /// The command line (credentials hidden).
+        command: String,
+        /// How it exited.
+        status: String,
+        /// What it said.
+        stderr: String,
+    },
+    /// git could not be started.
+    #[error("could not run `{command}`: {source}")]
+    Spawn {
+        /// The command line (credentials hidden).
+        command: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The commit is in neither the cache nor the upstream's branches and tags.
+    #[error("commit {commit} not found in {project}")]
+    CommitNotFound {
+        /// Project name.
+        project: String,
+        /// The commit asked for.
+        commit: String,
+    },
+    /// A file or folder of the cache could not be made.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// The git side of the server: cheap to clone, all clones share one cache.
+#[derive(Clone)]
+pub struct Merger {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Where the bare clones live; owned by this merger alone.
+    cache_dir: PathBuf,
+    /// The server's connections, by name.
+    connections: BTreeMap<String, Connection>,
+    /// One lock per (connection, project) cache repo, created on first use.
+    locks: Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Merger {
+    /// A merger keeping its bare clones under `cache_dir`.
+    pub fn new(cache_dir: PathBuf, connections: BTreeMap<String, Connection>) -> Merger {
+        Merger {
+            inner: Arc::new(Inner {
+                cache_dir,
+                connections,
+                locks: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The connections this merger knows.
+    pub fn connections(&self) -> &BTreeMap<String, Connection> {
+        &self.inner.connections
+    }
+
+    /// Where the project's repo is: `{baseurl}/{project}`.
+    pub fn repo_url(&self, connection: &str, project: &str) -> Result<String, MergerError> {
+        let Some(Connection::Git(git)) = self.inner.connections.get(connection) else {
+            return Err(MergerError::UnknownConnection(connection.to_string()));
+        };
+        check_project_name(project)?;
+        Ok(format!("{}/{project}", git.baseurl.trim_end_matches('/')))
+    }
+
+    /// Branches and tags of the upstream repo: full ref name → sha (tags unpeeled).
+    pub async fn refs(
+        &self,
+        connection: &str,
+        project: &str,
+    ) -> Result<BTreeMap<String, String>, MergerError> {
+        let url = self.repo_url(connection, project)?;
+        let out = Git::new(None)
+            .args(["ls-remote", "--heads", "--tags"])
+            .arg(&url)
+            .text()
+            .await?;
+        Ok(parse_ls_remote(&out))
+    }
+
+    /// The branch the upstream's HEAD points to, when it names one that exists.
+    pub async fn default_branch(
+        &self,
+        connection: &str,
+        project: &str,
+    ) -> Result<Option<String>, MergerError> {
+        let url = self.repo_url(connection, project)?;
+        let out = Git::new(None)
+            .args(["ls-remote", "--symref"])
+            .arg(&url)
+            .arg("HEAD")
+            .text()
+            .await?;
+        Ok(out.lines().find_map(|line| {
+            let (target, name) = line.strip_prefix("ref: ")?.split_once('\t')?;
+            (name == "HEAD").then(|| target.strip_prefix("refs/heads/"))?.map(str::to_string)
+        }))
+    }
+
+    /// Creates `dest` as a repo whose work tree is checked out (detached) at `commit`.
+    pub async fn checkout(
+        &self,
+        connection: &str,
+        project: &str,
+        commit: &str,
+        dest: &Path,
+    ) -> Result<(), MergerError> {
+        let url = self.repo_url(connection, project)?;
+        check_revision(project, commit)?;
+        let lock = self.lock(connection, project);
+        let _guard = lock.lock().await;
+        let cache = self.ensure_cache(connection, project).await?;
+        if !has_commit(&cache, commit).await? {
+            fetch(&cache, &url).await?;
+            if !has_commit(&cache, commit).await? {
+                return Err(MergerError::CommitNotFound {
+                    project: project.to_string(),
+                    commit: commit.to_string(),
+                });
+            }
+        }
+        // A local clone hardlinks the cache's objects: fast, and unlike --shared it
+        // keeps working if the cache later prunes objects of deleted branches.
+        Git::new(None)
+            .args(["clone", "--quiet", "--no-checkout"])
+            .arg(&cache)
+            .arg(dest)
+            .output()
+            .await?;
+        Git::new(Some(dest))
+            .args(["checkout", "--quiet", "--detach", commit])
+            .output()
+            .await?;
+        // Point origin at the real repo, so a user in the workspace sees where it came from.
+        Git::new(Some(dest))
+            .args(["remote", "set-url", "origin"])
+            .arg(&url)
+            .output()
+            .await?;
+        Ok(())
+    }
+
+    /// The project's Zuul config at the head of `branch`: the commit and its files
+    /// (path, text) in load order; `None` when the branch does not exist.
+    pub async fn read_config_files(
+        &self,
+        connection: &str,
+        project: &str,
+        branch: &str,
+    ) -> Result<Option<(String, Vec<(String, String)>)>, MergerError> {
+        let url = self.repo_url(connection, project)?;
+        check_revision(project, branch)?;
+        let lock = self.lock(connection, project);
+        let _guard = lock.lock().await;
+        let cache = self.ensure_cache(connection, project).await?;
+        fetch(&cache, &url).await?;
+        let spec = format!("refs/heads/{branch}^{{commit}}");
+        let head = Git::new(Some(&cache))
+            .args(["rev-parse", "--verify", "--quiet", &spec])
+            .output()
+            .await;
+        let commit = match head {
+            Ok(out) => String::from_utf8_lossy(&out).trim().to_string(),
+            Err(MergerError::Git { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let files = config_files::read(&cache, &commit).await?;
+        Ok(Some((commit, files)))
+    }
+
+    fn lock(&self, connection: &str, project: &str) -> Arc<tokio::sync::Mutex<()>> {
+        // A poisoned map is still a valid map: the lock only guards inserts.
+        let mut locks = self
+            .inner
+            .locks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let key = (connection.to_string(), project.to_string());
+        locks.entry(key).or_default().clone()
+    }
+
+    /// The project's bare cache repo, created empty on first use. Call with its lock held.
+    async fn ensure_cache(&self, connection: &str, project: &str) -> Result<PathBuf, MergerError> {
+        let path = self
+            .inner
+            .cache_dir
+            .join(connection)
+            .join(format!("{project}.git"));
+        if !path.join("HEAD").exists() {
+            tokio::fs::create_dir_all(&path)
+                .await
+                .map_err(|source| MergerError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+            Git::new(Some(&path))
+                .args(["init", "--quiet", "--bare"])
+                .output()
+                .await?;
+        }
+        Ok(path)
+    }
+}
+
+/// Mirrors the upstream's branches and tags into the cache (deleted ones removed).
+async fn fetch(cache: &Path, url: &str) -> Result<(), MergerError> {
+    Git::new(Some(cache))
+        .args(["fetch", "--quiet", "--prune", "--no-tags"])
+        .arg(url)
+        .args(["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"])
+        .output()
+        .await?;
+    Ok(())
+}
+
+async fn has_commit(repo: &Path, commit: &str) -> Result<bool, MergerError> {
+    Git::new(Some(repo))
+        .args(["cat-file", "-e", &format!("{commit}^{{commit}}")])
+        .succeeds()
+        .await
+}
+
+/// ls-remote's `sha<TAB>ref` lines as a map, without the peeled `^{}` lines.
+fn parse_ls_remote(out: &str) -> BTreeMap<String, String> {
+    out.lines()
+        .filter_map(|line| line.split_once('\t'))
+        .filter(|(_, name)| name.starts_with("refs/") && !name.ends_with("^{}"))
+        .map(|(sha, name)| (name.to_string(), sha.to_string()))
+        .collect()
+}
+
+fn check_project_name(project: &str) -> Result<(), MergerError> {
+    let normal = Path::new(project)
+        .components()
+        .all(|c| matches!(c, Component::Normal(_)));
+    if project.is_empty() || !normal || project.ends_with('/') {
+        return Err(MergerError::InvalidProject(project.to_string()));
+    }
+    Ok(())
+}
+
+/// Refuses a revision git would read as an option.
+fn check_revision(project: &str, revision: &str) -> Result<(), MergerError> {
+    if revision.is_empty() || revision.starts_with('-') {
+        return Err(MergerError::CommitNotFound {
+            project: project.to_string(),
+            commit: revision.to_string(),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,123 @@
+//! Loading a tenant's layout from real repos.
+
+use portcullis_config::TenantConfig;
+
+use super::*;
+use crate::merger::testing::{merger, TestRepo};
+
+const CONFIG: &str = "\
+- pipeline:
+    name: post
+    manager: independent
+    trigger:
+      local:
+        - event: ref-updated
+          ref: ^refs/heads/.*$
+- job:
+    name: base
+    parent: null
+";
+
+const DEMO: &str = "\
+- job:
+    name: hello
+    run: playbooks/hello.yaml
+- project:
+    post:
+      jobs:
+        - hello
+";
+
+fn tenant() -> TenantDef {
+    let text = "- tenant:\n    name: example\n    source:\n      local:\n        config-projects: [config]\n        untrusted-projects: [demo]\n";
+    TenantConfig::parse("main.yaml", text).unwrap().tenants.remove(0)
+}
+
+struct World {
+    _dir: tempfile::TempDir,
+    config: TestRepo,
+    demo: TestRepo,
+    loader: RepoLayoutLoader,
+}
+
+async fn world(config: &str, demo: &str) -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let repos = dir.path().join("repos");
+    let config_repo = TestRepo::init(&repos.join("config")).await;
+    config_repo.commit(&[("zuul.yaml", config)], "config").await;
+    let demo_repo = TestRepo::init(&repos.join("demo")).await;
+    demo_repo.git(&["checkout", "--quiet", "-b", "main"]).await;
+    demo_repo.commit(&[(".zuul.yaml", demo)], "demo").await;
+    let loader = RepoLayoutLoader::new(merger(&repos, &dir.path().join("cache")));
+    World {
+        _dir: dir,
+        config: config_repo,
+        demo: demo_repo,
+        loader,
+    }
+}
+
+#[tokio::test]
+async fn a_tenant_is_loaded_from_each_projects_default_branch() {
+    let w = world(CONFIG, DEMO).await;
+
+    let layout = w.loader.load(tenant()).await.unwrap();
+
+    assert!(layout.errors.is_empty(), "{:?}", layout.errors);
+    assert!(layout.pipeline("post").is_some());
+    assert!(layout.jobs.contains_key("base"));
+    let hello = &layout.jobs["hello"][0];
+    assert_eq!(hello.source.branch, "main", "demo's HEAD names main");
+    assert!(!hello.source.trusted);
+    assert!(layout.jobs["base"][0].source.trusted);
+    assert!(layout.projects.contains_key("demo"));
+}
+
+#[tokio::test]
+async fn an_error_in_a_config_project_rejects_the_layout() {
+    let broken = format!("{CONFIG}- pipeline:\n    name: gate\n    manager: nonsense\n");
+    let w = world(&broken, DEMO).await;
+
+    let result = w.loader.load(tenant()).await;
+
+    let Err(LoadError::Config(errors)) = result else {
+        panic!("expected config errors, got {result:?}");
+    };
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].project.as_deref(), Some("config"));
+}
+
+#[tokio::test]
+async fn an_error_in_an_untrusted_project_stays_in_the_layout() {
+    let broken = format!("{DEMO}- job:\n    name: bad\n    frobnicate: yes\n");
+    let w = world(CONFIG, &broken).await;
+
+    let layout = w.loader.load(tenant()).await.unwrap();
+
+    assert_eq!(layout.errors.len(), 1, "{:?}", layout.errors);
+    assert_eq!(layout.errors[0].project.as_deref(), Some("demo"));
+    assert!(layout.jobs.contains_key("hello"));
+}
+
+#[tokio::test]
+async fn a_new_commit_is_seen_by_the_next_load() {
+    let w = world(CONFIG, DEMO).await;
+    w.loader.load(tenant()).await.unwrap();
+    let more = format!("{DEMO}- job:\n    name: again\n    run: playbooks/hello.yaml\n");
+    w.demo.commit(&[(".zuul.yaml", &more)], "more").await;
+
+    let layout = w.loader.load(tenant()).await.unwrap();
+
+    assert!(layout.jobs.contains_key("again"));
+    assert!(w.config.path.exists());
+}
+
+#[tokio::test]
+async fn a_missing_repo_is_a_repo_error() {
+    let w = world(CONFIG, DEMO).await;
+    std::fs::remove_dir_all(&w.demo.path).unwrap();
+
+    let result = w.loader.load(tenant()).await;
+
+    assert!(matches!(result, Err(LoadError::Repo(ref m)) if m.contains("demo")), "{result:?}");
+}
