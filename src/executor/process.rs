@@ -27,6 +27,9 @@ const REAP_ATTEMPTS: u32 = 2000;
 /// /proc's view of its environment within a scan or two.
 const SWEEP_ROUNDS: u32 = 100;
 
+/// How long output may keep coming after the build's processes were killed.
+const DRAIN_LIMIT: Duration = Duration::from_secs(5);
+
 /// The environment variable that tags every process of a build with its uuid.
 pub const BUILD_TAG_VAR: &str = "PORTCULLIS_BUILD_UUID";
 
@@ -194,28 +197,32 @@ pub async fn run_to_end(
         }
     };
     tokio::pin!(expired);
-    let mut status = None;
     let mut lines_done = false;
-    while status.is_none() || !lines_done {
+    let end = loop {
         tokio::select! {
             line = lines.next(), if !lines_done => match line {
                 Some(line) => output.line(&line).await,
                 None => lines_done = true,
             },
-            exit = group.wait(), if status.is_none() => status = Some(exit?),
+            exit = group.wait() => break ProcessEnd::Exited(exit?.success()),
             () = &mut expired => {
                 group.kill().await?;
-                drain(lines, output).await;
-                return Ok(ProcessEnd::TimedOut);
+                break ProcessEnd::TimedOut;
             }
         }
+    };
+    if !lines_done {
+        drain(lines, output).await;
     }
-    Ok(ProcessEnd::Exited(status.is_some_and(|s| s.success())))
+    Ok(end)
 }
 
+/// Writes the lines still in the pipes once every process is dead.
 async fn drain(mut lines: BoxStream<'static, String>, output: &mut JobOutput) {
-    // The group is dead, so the pipes are at their end: this cannot block long.
-    while let Some(line) = lines.next().await {
+    // Only a process that escaped both the group and the tag (one that cleared
+    // its environment) can keep the pipe open; the build must not wait on it.
+    let ends_by = Instant::now() + DRAIN_LIMIT;
+    while let Ok(Some(line)) = tokio::time::timeout_at(ends_by, lines.next()).await {
         output.line(&line).await;
     }
 }
