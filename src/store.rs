@@ -19,9 +19,9 @@ pub mod filter;
 mod query;
 pub mod row;
 mod schema;
-mod write;
 #[cfg(test)]
 mod tests;
+mod write;
 
 use diesel::r2d2::Pool;
 use futures_util::future::BoxFuture;

@@ -135,7 +135,10 @@ impl TryFrom<Vec<(String, String)>> for BuildFilter {
     fn try_from(pairs: Vec<(String, String)>) -> Result<Self, StoreError> {
         let mut f = BuildFilter::default();
         for (key, value) in pairs {
-            let v = Value { key: &key, text: value.clone() };
+            let v = Value {
+                key: &key,
+                text: value.clone(),
+            };
             match key.as_str() {
                 "project" => f.project.push(value),
                 "pipeline" => f.pipeline.push(value),
@@ -170,7 +173,10 @@ impl TryFrom<Vec<(String, String)>> for BuildsetFilter {
     fn try_from(pairs: Vec<(String, String)>) -> Result<Self, StoreError> {
         let mut f = BuildsetFilter::default();
         for (key, value) in pairs {
-            let v = Value { key: &key, text: value.clone() };
+            let v = Value {
+                key: &key,
+                text: value.clone(),
+            };
             match key.as_str() {
                 "project" => f.project.push(value),
                 "pipeline" => f.pipeline.push(value),

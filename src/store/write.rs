@@ -1,6 +1,7 @@
 //! Writes: one engine record at a time, each in its own transaction.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
 use portcullis_actors::event::ItemRef;
 use portcullis_actors::port::StoreRecord;
@@ -42,7 +43,7 @@ fn now() -> NaiveDateTime {
 
 /// Writes `record`; a record about a buildset or build never started is an error.
 pub fn record(conn: &mut AnyConnection, record: StoreRecord) -> Result<(), StoreError> {
-    conn.transaction(|conn| match record {
+    write_transaction(conn, |conn| match record {
         StoreRecord::BuildsetStarted {
             uuid,
             tenant,
@@ -96,6 +97,28 @@ pub fn record(conn: &mut AnyConnection, record: StoreRecord) -> Result<(), Store
             end_time,
         } => buildset_finished(conn, &uuid, result.as_str(), message, end_time),
     })
+}
+
+/// Runs `work` in a transaction that holds the write lock from its start.
+fn write_transaction<T>(
+    conn: &mut AnyConnection,
+    work: impl FnOnce(&mut AnyConnection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let AnyConnection::Sqlite(lite) = conn else {
+        return conn.transaction(work);
+    };
+    // SQLite's deferred transaction that reads before it writes fails at once
+    // when another writer holds the lock, without waiting out the busy
+    // timeout; taking the write lock first makes it wait instead.
+    AnsiTransactionManager::begin_transaction_sql(&mut *lite, "BEGIN IMMEDIATE")?;
+    let result = work(conn);
+    if let AnyConnection::Sqlite(lite) = conn {
+        match &result {
+            Ok(_) => AnsiTransactionManager::commit_transaction(lite)?,
+            Err(_) => AnsiTransactionManager::rollback_transaction(lite)?,
+        }
+    }
+    result
 }
 
 fn buildset_started(conn: &mut AnyConnection, r: BuildsetStarted) -> Result<(), StoreError> {
@@ -154,13 +177,21 @@ fn build_started(conn: &mut AnyConnection, r: BuildStarted) -> Result<(), StoreE
         ))
         .execute(conn)?;
     // Only the first build to start sets the buildset's start.
-    diesel::update(bs::table.find(buildset_id).filter(bs::first_build_start_time.is_null()))
-        .set(bs::first_build_start_time.eq(Some(naive(start_time))))
-        .execute(conn)?;
+    diesel::update(
+        bs::table
+            .find(buildset_id)
+            .filter(bs::first_build_start_time.is_null()),
+    )
+    .set(bs::first_build_start_time.eq(Some(naive(start_time))))
+    .execute(conn)?;
     touch_buildset(conn, buildset_id)
 }
 
-fn build_finished(conn: &mut AnyConnection, uuid: &str, outcome: Outcome) -> Result<(), StoreError> {
+fn build_finished(
+    conn: &mut AnyConnection,
+    uuid: &str,
+    outcome: Outcome,
+) -> Result<(), StoreError> {
     let (result, end_time, log_url, error_detail) = outcome;
     use zuul_build as b;
     let buildset_id = b::table
