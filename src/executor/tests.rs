@@ -346,3 +346,67 @@ async fn a_missing_ansible_playbook_is_an_error_with_its_reason() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn builds_starting_together_share_an_existing_auto_venv() {
+    within_a_minute(async {
+        let fixture = playbooks();
+        let bin = fixture.state_dir().join("ansible/bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::os::unix::fs::symlink(
+            support::shared_ansible().await,
+            bin.join("ansible-playbook"),
+        )
+        .unwrap();
+        let executor = fixture.executor_with(AnsiblePlaybook::Auto);
+        let hub = LogHub::new();
+        let pass = || job(vec![fixture.playbook("playbooks/pass.yaml")]);
+
+        let (a, b) = tokio::join!(
+            executor.run(
+                request(&fixture, "auto-a", pass()),
+                live_log(&hub, "auto-a")
+            ),
+            executor.run(
+                request(&fixture, "auto-b", pass()),
+                live_log(&hub, "auto-b")
+            ),
+        );
+
+        assert_eq!(
+            (a.result, b.result),
+            (BuildResult::Success, BuildResult::Success)
+        );
+        assert!(
+            !bin.join("pip").exists(),
+            "the existing venv was reinstalled"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_failed_auto_install_is_an_error_carrying_the_installers_output() {
+    within_a_minute(async {
+        let fixture = playbooks();
+        std::fs::create_dir_all(fixture.state_dir()).unwrap();
+        // A file where the venv should go makes `python3 -m venv` fail.
+        std::fs::write(fixture.state_dir().join("ansible"), "in the way").unwrap();
+        let executor = fixture.executor_with(AnsiblePlaybook::Auto);
+        let req = request(
+            &fixture,
+            "inst-1",
+            job(vec![fixture.playbook("playbooks/pass.yaml")]),
+        );
+
+        let outcome = executor.run(req, live_log(&LogHub::new(), "inst-1")).await;
+
+        assert_eq!(outcome.result, BuildResult::Error);
+        let detail = outcome.error_detail.unwrap_or_default();
+        assert!(detail.contains("python3 -m venv failed"), "{detail}");
+        assert!(fixture
+            .job_output("inst-1")
+            .contains("installing ansible failed"));
+    })
+    .await;
+}

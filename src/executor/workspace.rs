@@ -228,6 +228,7 @@ fn ansible_cfg_text(paths: &BuildPaths) -> String {
          display_ok_hosts = True\n\
          display_skipped_hosts = True\n\
          interpreter_python = auto_silent\n\
+         localhost_warning = False\n\
          nocolor = True\n\
          local_tmp = {work}/.ansible/tmp\n\
          remote_tmp = {work}/.ansible/remote-tmp\n",
