@@ -31,3 +31,4 @@ mod harness;
 mod history;
 mod migration;
 mod query;
+mod url;
