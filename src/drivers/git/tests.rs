@@ -1,0 +1,171 @@
+//! Poller scenarios against real repos, waiting on events and poll rounds, never on time.
+
+use std::path::Path;
+
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+
+use super::*;
+use crate::merger::testing::{connections, merger, TestRepo};
+
+const DEADLINE: Duration = Duration::from_secs(20);
+
+struct World {
+    _dir: tempfile::TempDir,
+    repos: std::path::PathBuf,
+    events: mpsc::UnboundedReceiver<TriggerEvent>,
+    poller: PollerHandle,
+}
+
+fn start(dir: tempfile::TempDir, projects: &[&str]) -> World {
+    let repos = dir.path().join("repos");
+    let (tx, events) = mpsc::unbounded_channel();
+    let connection = match connections(&repos).remove("local") {
+        Some(portcullis_config::server::Connection::Git(git)) => git,
+        None => unreachable!("the test connection exists"),
+    };
+    let poller = spawn_git_poller(
+        "local".into(),
+        connection,
+        projects.iter().map(|p| p.to_string()).collect(),
+        merger(&repos, &dir.path().join("cache")),
+        move |event| {
+            let _ = tx.send(event);
+        },
+    );
+    World {
+        _dir: dir,
+        repos,
+        events,
+        poller,
+    }
+}
+
+impl World {
+    /// Waits until `n` more poll rounds have completed.
+    async fn rounds(&self, n: u64) {
+        let mut rounds = self.poller.rounds();
+        let target = *rounds.borrow() + n;
+        timeout(DEADLINE, rounds.wait_for(|r| *r >= target))
+            .await
+            .expect("poll rounds in time")
+            .expect("poller alive");
+    }
+
+    /// The next `n` events, sorted by ref.
+    async fn next_events(&mut self, n: usize) -> Vec<(String, String, String, String)> {
+        let mut got = Vec::new();
+        while got.len() < n {
+            let event = timeout(DEADLINE, self.events.recv())
+                .await
+                .expect("an event in time")
+                .expect("poller alive");
+            assert_eq!(event.event_type, "ref-updated");
+            assert_eq!(event.connection, "local");
+            got.push((event.project, event.ref_name, event.oldrev, event.newrev));
+        }
+        got.sort();
+        got
+    }
+
+    /// Fails if an event arrives within two more poll rounds.
+    async fn assert_quiet(&mut self) {
+        self.rounds(2).await;
+        let extra = self.events.try_recv();
+        assert!(extra.is_err(), "unexpected event {extra:?}");
+    }
+}
+
+fn event(project: &str, r: &str, old: &str, new: &str) -> (String, String, String, String) {
+    (project.into(), r.into(), old.into(), new.into())
+}
+
+async fn repo(root: &Path, name: &str) -> TestRepo {
+    TestRepo::init(&root.join("repos").join(name)).await
+}
+
+#[tokio::test]
+async fn a_push_a_new_tag_and_a_deleted_branch_become_exactly_three_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = repo(dir.path(), "demo").await;
+    let first = demo.commit(&[("a", "1")], "first").await;
+    demo.git(&["branch", "stable"]).await;
+    let mut w = start(dir, &["demo"]);
+    w.rounds(1).await;
+    assert!(w.events.try_recv().is_err(), "the first poll only records");
+
+    let second = demo.commit(&[("a", "2")], "second").await;
+    demo.git(&["tag", "v1"]).await;
+    demo.git(&["branch", "-D", "stable"]).await;
+
+    let got = w.next_events(3).await;
+    let expected = vec![
+        event("demo", "refs/heads/master", &first, &second),
+        event("demo", "refs/heads/stable", &first, NULL_REV),
+        event("demo", "refs/tags/v1", NULL_REV, &second),
+    ];
+    assert_eq!(got, expected);
+    w.assert_quiet().await;
+}
+
+#[tokio::test]
+async fn a_repo_that_cannot_be_read_does_not_stop_the_others_and_is_baselined_when_it_appears() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let demo = repo(&root, "demo").await;
+    demo.commit(&[("a", "1")], "first").await;
+    let mut w = start(dir, &["demo", "late"]);
+    w.rounds(2).await;
+
+    // Built aside and moved in whole, so no poll sees it half made.
+    let staged = TestRepo::init(&root.join("staging")).await;
+    let late_first = staged.commit(&[("b", "1")], "first").await;
+    std::fs::rename(&staged.path, w.repos.join("late")).unwrap();
+    let late = TestRepo {
+        path: w.repos.join("late"),
+    };
+    w.rounds(2).await;
+    assert!(w.events.try_recv().is_err(), "a first successful read only records");
+    let late_second = late.commit(&[("b", "2")], "second").await;
+    let pushed = demo.commit(&[("a", "2")], "second").await;
+
+    let got = w.next_events(2).await;
+    assert_eq!(got[0].0, "demo");
+    assert_eq!(got[0].3, pushed);
+    assert_eq!(got[1], event("late", "refs/heads/master", &late_first, &late_second));
+}
+
+#[tokio::test]
+async fn dropping_the_handle_stops_polling() {
+    let dir = tempfile::tempdir().unwrap();
+    repo(dir.path(), "demo").await.commit(&[], "first").await;
+    let w = start(dir, &["demo"]);
+    w.rounds(1).await;
+    let mut rounds = w.poller.rounds();
+
+    drop(w.poller);
+
+    let closed = timeout(DEADLINE, rounds.wait_for(|_| false)).await;
+    assert!(matches!(closed, Ok(Err(_))), "the round counter closes with the task");
+}
+
+#[test]
+fn ref_changes_lists_creates_deletes_and_updates_but_not_unchanged_refs() {
+    let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+        pairs.iter().map(|(r, s)| (r.to_string(), s.to_string())).collect()
+    };
+    let old = map(&[("refs/heads/a", "1"), ("refs/heads/b", "2"), ("refs/tags/t", "3")]);
+    let new = map(&[("refs/heads/a", "1"), ("refs/heads/b", "4"), ("refs/heads/c", "5")]);
+
+    let changes = ref_changes(&old, &new);
+
+    let triple = |r: &str, o: &str, n: &str| (r.to_string(), o.to_string(), n.to_string());
+    assert_eq!(
+        changes,
+        vec![
+            triple("refs/heads/c", NULL_REV, "5"),
+            triple("refs/tags/t", "3", NULL_REV),
+            triple("refs/heads/b", "2", "4"),
+        ]
+    );
+}
