@@ -141,6 +141,12 @@ impl<'r> PlaybookRepos<'r> {
         playbook: &PlaybookRef,
         checkout: &dyn Checkout,
     ) -> Result<PreparedPlaybook, ExecutorError> {
+        if !is_inside(&playbook.path) {
+            return Err(ExecutorError::Workspace(format!(
+                "playbook path `{}` of {} leaves its repo",
+                playbook.path, playbook.project
+            )));
+        }
         let item = &self.request.item;
         // A change must be tested with its own playbooks, not the ones the
         // config was read at.
@@ -188,6 +194,16 @@ impl<'r> PlaybookRepos<'r> {
             ),
         })
     }
+}
+
+/// True when `path` is relative and never climbs out with `..`.
+fn is_inside(path: &str) -> bool {
+    Path::new(path).components().all(|c| {
+        matches!(
+            c,
+            std::path::Component::Normal(_) | std::path::Component::CurDir
+        )
+    })
 }
 
 async fn checkout_into(
@@ -252,4 +268,18 @@ async fn write_file(path: &Path, text: String) -> Result<(), ExecutorError> {
     tokio::fs::write(path, text)
         .await
         .map_err(|e| ExecutorError::Workspace(format!("writing {}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_inside;
+
+    #[test]
+    fn a_playbook_path_may_not_leave_its_repo() {
+        assert!(is_inside("playbooks/run.yaml"));
+        assert!(is_inside("./run.yaml"));
+        assert!(!is_inside("../other/run.yaml"));
+        assert!(!is_inside("playbooks/../../run.yaml"));
+        assert!(!is_inside("/etc/run.yaml"));
+    }
 }
