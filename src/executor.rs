@@ -30,6 +30,7 @@ use futures_util::future::{BoxFuture, FutureExt};
 use portcullis_actors::{BuildLog, BuildOutcome, BuildRequest, BuildResult, Executor};
 use portcullis_config::server::AnsiblePlaybook;
 use tokio::sync::OnceCell;
+use tracing::Instrument;
 
 use crate::merger::Merger;
 
@@ -130,7 +131,16 @@ impl Executor for AnsibleExecutor {
     fn run(&self, request: BuildRequest, log: BuildLog) -> BoxFuture<'static, BuildOutcome> {
         let inner = self.inner.clone();
         let log_url = self.log_url(&request.uuid);
-        async move { run_build(&inner, request, log, log_url).await }.boxed()
+        let span = tracing::info_span!(
+            "build",
+            build.uuid = %request.uuid,
+            tenant = %request.tenant,
+            pipeline = %request.pipeline,
+            job = %request.job.name,
+        );
+        async move { run_build(&inner, request, log, log_url).await }
+            .instrument(span)
+            .boxed()
     }
 }
 
@@ -140,6 +150,9 @@ async fn run_build(
     log: BuildLog,
     log_url: String,
 ) -> BuildOutcome {
+    if !is_plain_name(&request.uuid) {
+        return BuildOutcome::error(format!("build uuid `{}` is not a plain name", request.uuid));
+    }
     let paths = BuildPaths::new(&inner.settings.state_dir, &request.uuid);
     let mut work_dir = WorkDirCleanup(Some(paths.work_root.clone()));
     let mut output = match JobOutput::create(&paths.log_root, log).await {
@@ -189,6 +202,11 @@ async fn execute(
         timeout: request.job.timeout,
     };
     runner.run_all(output).await
+}
+
+/// True when `name` can be one folder name: the uuid becomes part of paths.
+fn is_plain_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\0'])
 }
 
 /// Removes a build's work dir when the build ends, however it ends; the log

@@ -410,3 +410,17 @@ async fn a_failed_auto_install_is_an_error_carrying_the_installers_output() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_build_uuid_that_would_leave_the_state_dir_is_an_error() {
+    let fixture = playbooks();
+    let executor = fixture.executor_with(AnsiblePlaybook::Path("/bin/false".into()));
+    let req = request(&fixture, "../escape", job(vec![]));
+
+    let outcome = executor
+        .run(req, live_log(&LogHub::new(), "../escape"))
+        .await;
+
+    assert_eq!(outcome.result, BuildResult::Error);
+    assert!(!fixture.state_dir().join("escape").exists());
+}
