@@ -11,60 +11,7 @@ use portcullis_config::nodeset::{Node, Nodeset};
 use portcullis_config::server::AnsiblePlaybook;
 use serde_json::json;
 
-use support::{job, live_log, processes_of_build, request, Fixture, WEB_ROOT};
-
-const PASS: &str = "- hosts: localhost
-  gather_facts: false
-  tasks:
-    - name: say where we are
-      debug:
-        msg: \"project is {{ zuul.project.name }} in {{ zuul.pipeline }}\"
-";
-const FAIL: &str = "- hosts: localhost
-  gather_facts: false
-  tasks:
-    - name: break on purpose
-      fail:
-        msg: deliberately failing
-";
-const SLEEP: &str = "- hosts: localhost
-  gather_facts: false
-  tasks:
-    - name: sleep long
-      shell: sleep 600
-";
-const SIGNAL_THEN_SLEEP: &str = "- hosts: localhost
-  gather_facts: false
-  tasks:
-    - name: signal then sleep
-      shell: echo started > {{ fifo }} && sleep 600
-";
-const POST: &str = "- hosts: localhost
-  gather_facts: false
-  tasks:
-    - name: report the run
-      debug:
-        msg: \"run succeeded: {{ zuul_success }}\"
-";
-const WAIT: &str = "- hosts: localhost
-  gather_facts: false
-  tasks:
-    - name: wait for the test
-      wait_for:
-        path: \"{{ release_file }}\"
-        timeout: 120
-";
-
-fn playbooks() -> Fixture {
-    Fixture::with_files(&[
-        ("playbooks/pass.yaml", PASS),
-        ("playbooks/fail.yaml", FAIL),
-        ("playbooks/sleep.yaml", SLEEP),
-        ("playbooks/post.yaml", POST),
-        ("playbooks/wait.yaml", WAIT),
-        ("playbooks/signal.yaml", SIGNAL_THEN_SLEEP),
-    ])
-}
+use support::{job, live_log, playbooks, processes_of_build, request, Fixture, PASS, WEB_ROOT};
 
 /// Fails the test instead of hanging it.
 async fn within_a_minute<T>(scenario: impl Future<Output = T>) -> T {

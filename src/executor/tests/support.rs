@@ -44,6 +44,68 @@ pub async fn shared_ansible() -> PathBuf {
     playbook
 }
 
+// The playbooks the scenarios run.
+
+/// Shows zuul vars.
+pub const PASS: &str = "- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: say where we are
+      debug:
+        msg: \"project is {{ zuul.project.name }} in {{ zuul.pipeline }}\"
+";
+/// Fails a task.
+pub const FAIL: &str = "- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: break on purpose
+      fail:
+        msg: deliberately failing
+";
+/// Sleeps ten minutes.
+pub const SLEEP: &str = "- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: sleep long
+      shell: sleep 600
+";
+/// Writes to the `fifo` var, then sleeps ten minutes.
+pub const SIGNAL_THEN_SLEEP: &str = "- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: signal then sleep
+      shell: echo started > {{ fifo }} && sleep 600
+";
+/// Shows `zuul_success`.
+pub const POST: &str = "- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: report the run
+      debug:
+        msg: \"run succeeded: {{ zuul_success }}\"
+";
+/// Waits for the file named by the `release_file` var.
+pub const WAIT: &str = "- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: wait for the test
+      wait_for:
+        path: \"{{ release_file }}\"
+        timeout: 120
+";
+
+/// A fixture with every playbook above under `playbooks/`.
+pub fn playbooks() -> Fixture {
+    Fixture::with_files(&[
+        ("playbooks/pass.yaml", PASS),
+        ("playbooks/fail.yaml", FAIL),
+        ("playbooks/sleep.yaml", SLEEP),
+        ("playbooks/post.yaml", POST),
+        ("playbooks/wait.yaml", WAIT),
+        ("playbooks/signal.yaml", SIGNAL_THEN_SLEEP),
+    ])
+}
+
 /// A temp dir with a state dir and a git repo of playbooks for [`PROJECT`].
 pub struct Fixture {
     /// Owns every file of the test.
