@@ -78,13 +78,16 @@ pub struct Merger {
     inner: Arc<Inner>,
 }
 
+/// One async lock per (connection, project) cache repo.
+type ProjectLocks = HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>;
+
 struct Inner {
     /// Where the bare clones live; owned by this merger alone.
     cache_dir: PathBuf,
     /// The server's connections, by name.
     connections: BTreeMap<String, Connection>,
     /// One lock per (connection, project) cache repo, created on first use.
-    locks: Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>,
+    locks: Mutex<ProjectLocks>,
 }
 
 impl Merger {
@@ -143,7 +146,9 @@ impl Merger {
             .await?;
         Ok(out.lines().find_map(|line| {
             let (target, name) = line.strip_prefix("ref: ")?.split_once('\t')?;
-            (name == "HEAD").then(|| target.strip_prefix("refs/heads/"))?.map(str::to_string)
+            (name == "HEAD")
+                .then(|| target.strip_prefix("refs/heads/"))?
+                .map(str::to_string)
         }))
     }
 

@@ -41,11 +41,15 @@ pub fn spawn_git_poller(
     events: impl Fn(TriggerEvent) + Send + Sync + 'static,
 ) -> PollerHandle {
     let (rounds_tx, rounds) = watch::channel(0);
-    let delay = Duration::try_from_secs_f64(connection.poll_delay).unwrap_or(Duration::from_secs(2));
+    let delay =
+        Duration::try_from_secs_f64(connection.poll_delay).unwrap_or(Duration::from_secs(2));
     let mut poller = Poller {
         connection: connection_name,
         merger,
-        projects: projects.into_iter().map(|p| (p, ProjectState::default())).collect(),
+        projects: projects
+            .into_iter()
+            .map(|p| (p, ProjectState::default()))
+            .collect(),
     };
     let task = tokio::spawn(async move {
         loop {

@@ -20,14 +20,20 @@ impl TestRepo {
         let repo = TestRepo {
             path: path.to_path_buf(),
         };
-        repo.git(&["init", "--quiet", "--initial-branch=master"]).await;
+        repo.git(&["init", "--quiet", "--initial-branch=master"])
+            .await;
         repo
     }
 
     /// Runs git in the repo with a fixed identity; panics on failure.
     pub async fn git(&self, args: &[&str]) -> String {
         Git::new(Some(&self.path))
-            .args(["-c", "user.name=Test", "-c", "user.email=test@example.invalid"])
+            .args([
+                "-c",
+                "user.name=Test",
+                "-c",
+                "user.email=test@example.invalid",
+            ])
             .args(args)
             .text()
             .await

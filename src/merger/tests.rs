@@ -136,8 +136,14 @@ async fn config_files_come_from_the_first_root_and_zuul_d_is_read_in_order() {
     let (head, files) = read.unwrap().unwrap();
     assert_eq!(head, commit);
     let expected = vec![
-        ("zuul.d/a.yaml".to_string(), "- job: {name: a}\n".to_string()),
-        ("zuul.d/b.yaml".to_string(), "- job: {name: b}\n".to_string()),
+        (
+            "zuul.d/a.yaml".to_string(),
+            "- job: {name: a}\n".to_string(),
+        ),
+        (
+            "zuul.d/b.yaml".to_string(),
+            "- job: {name: b}\n".to_string(),
+        ),
     ];
     assert_eq!(files, expected);
 }

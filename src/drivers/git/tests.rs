@@ -125,14 +125,20 @@ async fn a_repo_that_cannot_be_read_does_not_stop_the_others_and_is_baselined_wh
         path: w.repos.join("late"),
     };
     w.rounds(2).await;
-    assert!(w.events.try_recv().is_err(), "a first successful read only records");
+    assert!(
+        w.events.try_recv().is_err(),
+        "a first successful read only records"
+    );
     let late_second = late.commit(&[("b", "2")], "second").await;
     let pushed = demo.commit(&[("a", "2")], "second").await;
 
     let got = w.next_events(2).await;
     assert_eq!(got[0].0, "demo");
     assert_eq!(got[0].3, pushed);
-    assert_eq!(got[1], event("late", "refs/heads/master", &late_first, &late_second));
+    assert_eq!(
+        got[1],
+        event("late", "refs/heads/master", &late_first, &late_second)
+    );
 }
 
 #[tokio::test]
@@ -146,16 +152,30 @@ async fn dropping_the_handle_stops_polling() {
     drop(w.poller);
 
     let closed = timeout(DEADLINE, rounds.wait_for(|_| false)).await;
-    assert!(matches!(closed, Ok(Err(_))), "the round counter closes with the task");
+    assert!(
+        matches!(closed, Ok(Err(_))),
+        "the round counter closes with the task"
+    );
 }
 
 #[test]
 fn ref_changes_lists_creates_deletes_and_updates_but_not_unchanged_refs() {
     let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
-        pairs.iter().map(|(r, s)| (r.to_string(), s.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(r, s)| (r.to_string(), s.to_string()))
+            .collect()
     };
-    let old = map(&[("refs/heads/a", "1"), ("refs/heads/b", "2"), ("refs/tags/t", "3")]);
-    let new = map(&[("refs/heads/a", "1"), ("refs/heads/b", "4"), ("refs/heads/c", "5")]);
+    let old = map(&[
+        ("refs/heads/a", "1"),
+        ("refs/heads/b", "2"),
+        ("refs/tags/t", "3"),
+    ]);
+    let new = map(&[
+        ("refs/heads/a", "1"),
+        ("refs/heads/b", "4"),
+        ("refs/heads/c", "5"),
+    ]);
 
     let changes = ref_changes(&old, &new);
 

@@ -30,7 +30,10 @@ const DEMO: &str = "\
 
 fn tenant() -> TenantDef {
     let text = "- tenant:\n    name: example\n    source:\n      local:\n        config-projects: [config]\n        untrusted-projects: [demo]\n";
-    TenantConfig::parse("main.yaml", text).unwrap().tenants.remove(0)
+    TenantConfig::parse("main.yaml", text)
+        .unwrap()
+        .tenants
+        .remove(0)
 }
 
 struct World {
@@ -119,5 +122,8 @@ async fn a_missing_repo_is_a_repo_error() {
 
     let result = w.loader.load(tenant()).await;
 
-    assert!(matches!(result, Err(LoadError::Repo(ref m)) if m.contains("demo")), "{result:?}");
+    assert!(
+        matches!(result, Err(LoadError::Repo(ref m)) if m.contains("demo")),
+        "{result:?}"
+    );
 }
