@@ -97,7 +97,9 @@ fn the_quickstart_parses_and_gives_the_demo_project_jobs() {
                 for job in &jobs {
                     assert!(!job.run.is_empty(), "{} runs something", job.name);
                 }
-                frozen_jobs += jobs.len();
+                if project.name == "demo" {
+                    frozen_jobs += jobs.len();
+                }
             }
         }
     }
