@@ -12,6 +12,7 @@
 //! | [`pipeline`] | the Pipeline actor: queue of items, manager rules |
 //! | [`queue_item`] | the QueueItem actor: job graph and builds of one item |
 //! | [`build`] | the Build actor: one job run |
+//! | [`tunnel`] | the Tunnel actor: a supervised kubectl port-forward to a pod |
 //! | [`record_queue`] | ordered, non-blocking writes of one item's records to the store |
 //! | [`status`] | snapshots of the engine in Zuul's status format |
 //! | [`handle`] | [`EngineHandle`], all that the web and drivers use |
@@ -28,6 +29,7 @@ pub mod result;
 pub mod scheduler;
 pub mod status;
 pub mod tenant;
+pub mod tunnel;
 
 #[cfg(test)]
 mod tests;

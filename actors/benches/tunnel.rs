@@ -1,0 +1,3 @@
+//! Tunnel benchmark (filled in below).
+
+fn main() {}
