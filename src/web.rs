@@ -1,1 +1,77 @@
-//! TODO
+//! The web server: Zuul's REST API, the console-stream websocket, build logs
+//! and the UI, all on actix-web.
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`error`] | [`WebError`]: every failure a handler answers, as Zuul's JSON error |
+//! | [`format`] | builds and buildsets as Zuul's `buildToDict` / `buildsetToDict` print them |
+//! | `api` | the REST handlers under `/api` |
+//! | `logs` | `/logs/{uuid}/...`: the files a build left, and their index |
+//! | `console` | `/api/tenant/{t}/console-stream`: live and stored logs over a websocket |
+//! | `ui` | the HTML pages under `/t/{tenant}/...` and their static files |
+
+mod api;
+mod console;
+pub mod error;
+pub mod format;
+mod logs;
+#[cfg(test)]
+mod tests;
+mod ui;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use actix_web::{web, App, HttpServer};
+
+pub use error::WebError;
+
+/// Most worker threads the server starts; a gating system's web load is light.
+const MAX_WORKERS: usize = 4;
+
+/// What every handler needs: the engine, the history and where logs live.
+#[derive(Clone)]
+pub struct WebState {
+    /// The running engine (tenants, status, live logs).
+    pub engine: portcullis_actors::EngineHandle,
+    /// The build history.
+    pub store: crate::store::Store,
+    /// `{state}/logs`: one folder per build uuid.
+    pub logs_dir: PathBuf,
+    /// The public URL of the server, ending in `/`.
+    pub web_root: String,
+}
+
+/// Registers every route with `state` as app data; for `App::configure`.
+pub fn app_config(state: WebState) -> impl FnOnce(&mut web::ServiceConfig) + Clone {
+    move |cfg: &mut web::ServiceConfig| {
+        cfg.app_data(web::Data::new(state));
+        api::routes(cfg);
+        console::routes(cfg);
+        logs::routes(cfg);
+        ui::routes(cfg);
+        cfg.default_service(web::to(api::not_found));
+    }
+}
+
+/// Binds `listen` (port 0 picks a free one) and starts serving; returns the
+/// server (await it, or stop it through its handle) and the bound address.
+pub fn start(
+    listen: SocketAddr,
+    state: WebState,
+) -> std::io::Result<(actix_web::dev::Server, SocketAddr)> {
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(MAX_WORKERS);
+    let server = HttpServer::new(move || App::new().configure(app_config(state.clone())))
+        .workers(workers)
+        .bind(listen)?;
+    let bound = server
+        .addrs()
+        .first()
+        .copied()
+        .ok_or_else(|| std::io::Error::other(format!("no address bound for {listen}")))?;
+    tracing::info!(%bound, "web server listening");
+    Ok((server.run(), bound))
+}
