@@ -153,6 +153,7 @@ impl Merger {
     }
 
     /// Creates `dest` as a repo whose work tree is checked out (detached) at `commit`.
+    /// `dest` must not exist or be empty; `origin` in it points at the real repo.
     pub async fn checkout(
         &self,
         connection: &str,

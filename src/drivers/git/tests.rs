@@ -189,3 +189,53 @@ fn ref_changes_lists_creates_deletes_and_updates_but_not_unchanged_refs() {
         ]
     );
 }
+
+/// Collects what the tracing subscriber writes, for tests that count log lines.
+#[derive(Clone, Default)]
+struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogBuffer {
+    fn count(&self, needle: &str) -> usize {
+        String::from_utf8_lossy(&self.0.lock().unwrap())
+            .matches(needle)
+            .count()
+    }
+}
+
+#[tokio::test]
+async fn an_unreadable_repo_is_logged_once_per_failure_streak() {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    // The test runtime is single-threaded, so the poller task logs through this subscriber.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    let w = start(dir, &["flaky"]);
+    w.rounds(3).await;
+    assert_eq!(logs.count("cannot read repo refs"), 1);
+
+    let staged = TestRepo::init(&root.join("staging")).await;
+    staged.commit(&[("a", "1")], "first").await;
+    std::fs::create_dir_all(&w.repos).unwrap();
+    std::fs::rename(&staged.path, w.repos.join("flaky")).unwrap();
+    w.rounds(2).await;
+    std::fs::remove_dir_all(w.repos.join("flaky")).unwrap();
+    w.rounds(3).await;
+
+    assert_eq!(logs.count("repo readable again"), 1);
+    assert_eq!(logs.count("cannot read repo refs"), 2);
+}
