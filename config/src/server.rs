@@ -165,7 +165,7 @@ impl ServerConfig {
         let mut connections = BTreeMap::new();
         for (name, raw) in raw.connections {
             let RawConnection::Git(git) = raw;
-            if !(git.poll_delay > 0.0) {
+            if git.poll_delay.is_nan() || git.poll_delay <= 0.0 {
                 return Err(ConfigError::in_file(
                     &file,
                     line_of("poll-delay"),
@@ -257,7 +257,10 @@ mod tests {
         let err = parse("tenant-config: main.yaml\nstat-dir: x\n").unwrap_err();
         assert_eq!(err.line, 2, "{err}");
         assert!(err.message.contains("stat-dir"), "{err}");
-        assert!(err.to_string().starts_with("/srv/p/portcullis.yaml:2:"), "{err}");
+        assert!(
+            err.to_string().starts_with("/srv/p/portcullis.yaml:2:"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -279,7 +282,8 @@ mod tests {
     #[test]
     fn a_postgres_url_is_kept_as_is() {
         let config =
-            parse("tenant-config: t.yaml\ndatabase: {url: \"postgres://u@127.0.0.1/db\"}\n").unwrap();
+            parse("tenant-config: t.yaml\ndatabase: {url: \"postgres://u@127.0.0.1/db\"}\n")
+                .unwrap();
         assert_eq!(config.database_url, "postgres://u@127.0.0.1/db");
     }
 }
