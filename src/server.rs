@@ -1,8 +1,129 @@
-//! Start-up (being wired; the full version waits for the modules it uses).
+//! Start-up: reads the config, opens the store, starts the engine, the
+//! drivers and the web server, and stops them all again on SIGINT/SIGTERM.
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
-/// Runs the server until it is told to stop.
+use anyhow::Context as _;
+use portcullis_actors::scheduler::Scheduler;
+use portcullis_actors::{EngineHandle, LogHub, Ports};
+use portcullis_config::server::Connection;
+use portcullis_config::{ServerConfig, TenantConfig};
+
+use crate::drivers::git::{spawn_git_poller, PollerHandle};
+use crate::executor::{AnsibleExecutor, ExecutorSettings};
+use crate::merger::layout_loader::RepoLayoutLoader;
+use crate::merger::Merger;
+use crate::store::Store;
+use crate::web::{self, WebState};
+
+/// Reads and checks the server config and the tenant config it names.
+pub fn load_config(path: &Path) -> anyhow::Result<(ServerConfig, TenantConfig)> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the server config {}", path.display()))?;
+    let server = ServerConfig::parse(path, &text)?;
+    let tenant_path = &server.tenant_config;
+    let text = std::fs::read_to_string(tenant_path)
+        .with_context(|| format!("cannot read the tenant config {}", tenant_path.display()))?;
+    let tenants = TenantConfig::parse(&tenant_path.display().to_string(), &text)?;
+    for tenant in &tenants.tenants {
+        for connection in tenant.sources.keys() {
+            if !server.connections.contains_key(connection) {
+                anyhow::bail!(
+                    "{}: tenant {} uses connection {connection:?}, which {} does not define",
+                    tenant_path.display(),
+                    tenant.name,
+                    path.display()
+                );
+            }
+        }
+    }
+    Ok((server, tenants))
+}
+
+/// Runs the server until it is told to stop. Must run inside an actix system.
 pub async fn serve(config_path: &Path) -> anyhow::Result<()> {
-    anyhow::bail!("not wired yet: {}", config_path.display())
+    let (config, tenants) = load_config(config_path)?;
+    std::fs::create_dir_all(&config.state_dir)
+        .with_context(|| format!("cannot create the state dir {}", config.state_dir.display()))?;
+    seed_example_repos(&config, &tenants).await?;
+    let store = Store::open(&config.database_url)
+        .await
+        .with_context(|| format!("cannot open the database {}", config.database_url))?;
+    let merger = Merger::new(config.state_dir.join("git"), config.connections.clone());
+    let log_hub = LogHub::new();
+    let ports = Ports {
+        executor: Arc::new(AnsibleExecutor::new(ExecutorSettings {
+            state_dir: config.state_dir.clone(),
+            ansible_playbook: config.executor.ansible_playbook.clone(),
+            merger: merger.clone(),
+            web_root: config.web_root.clone(),
+        })),
+        store: Arc::new(store.clone()),
+        loader: Arc::new(RepoLayoutLoader::new(merger.clone())),
+        log_hub: log_hub.clone(),
+    };
+    let scheduler = actix::Actor::start(Scheduler::new(tenants.clone(), ports));
+    let engine = EngineHandle::new(scheduler, log_hub);
+    let _pollers = start_pollers(&config, &tenants, &merger, &engine);
+    let state = WebState {
+        engine,
+        store,
+        logs_dir: config.state_dir.join("logs"),
+        web_root: config.web_root.clone(),
+    };
+    let (server, addr) = web::start(config.listen, state)
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    tracing::info!(%addr, "portcullis is serving; web UI at {}", config.web_root);
+    // The web server stops on SIGINT/SIGTERM; dropping the pollers and stopping the
+    // system then stops every actor, and with them every build's processes.
+    server.await.context("web server failed")?;
+    actix::System::current().stop();
+    Ok(())
+}
+
+/// The projects each connection serves, over all tenants.
+fn projects_by_connection(tenants: &TenantConfig) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for project in tenants.tenants.iter().flat_map(|t| t.projects()) {
+        let names = out.entry(project.connection).or_default();
+        if !names.contains(&project.name) {
+            names.push(project.name);
+        }
+    }
+    out
+}
+
+async fn seed_example_repos(config: &ServerConfig, tenants: &TenantConfig) -> anyhow::Result<()> {
+    for (name, projects) in projects_by_connection(tenants) {
+        let Some(Connection::Git(git)) = config.connections.get(&name) else {
+            continue;
+        };
+        let created = crate::quickstart::seed_repos(git, &projects).await?;
+        for project in created {
+            tracing::info!(connection = %name, %project, "created example repo");
+        }
+    }
+    Ok(())
+}
+
+fn start_pollers(
+    config: &ServerConfig,
+    tenants: &TenantConfig,
+    merger: &Merger,
+    engine: &EngineHandle,
+) -> Vec<PollerHandle> {
+    let mut pollers = Vec::new();
+    for (name, projects) in projects_by_connection(tenants) {
+        let Some(Connection::Git(git)) = config.connections.get(&name) else {
+            continue;
+        };
+        let engine = engine.clone();
+        let poller = spawn_git_poller(name, git.clone(), projects, merger.clone(), move |e| {
+            engine.submit(e)
+        });
+        pollers.push(poller);
+    }
+    pollers
 }
