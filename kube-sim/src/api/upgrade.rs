@@ -1,0 +1,199 @@
+//! The streaming subresources: answering the upgrade (101), then handing the
+//! upgraded connection to port-forward or exec.
+
+use super::route::query;
+use super::{error, Body, Ctx};
+use crate::exec::{self, ExecRequest};
+use crate::object::ApiError;
+use crate::portforward::{self, Target};
+use futures_util::{SinkExt, StreamExt};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_PROTOCOL, UPGRADE};
+use hyper::upgrade::Upgraded;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use std::future::Future;
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+/// The WebSocket subprotocol of kubectl's SPDY-in-WebSocket port-forward (1.31+).
+const SPDY_TUNNEL: &str = "SPDY/3.1+portforward.k8s.io";
+/// The channel protocols exec speaks, preferred first.
+const EXEC_PROTOCOLS: [&str; 2] = ["v5.channel.k8s.io", "v4.channel.k8s.io"];
+
+/// A WebSocket over an upgraded HTTP connection.
+pub type Ws = WebSocketStream<TokioIo<Upgraded>>;
+
+fn header<'a>(req: &'a Request<Incoming>, name: hyper::header::HeaderName) -> &'a str {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
+fn offered_protocols(req: &Request<Incoming>) -> Vec<String> {
+    req.headers()
+        .get_all(SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|p| p.trim().to_string())
+        .collect()
+}
+
+fn is_websocket(req: &Request<Incoming>) -> bool {
+    req.method() == Method::GET && header(req, UPGRADE).eq_ignore_ascii_case("websocket")
+}
+
+fn switching(upgrade: &'static str, extra: [(hyper::header::HeaderName, String); 1]) -> Response<Body> {
+    let mut resp = Response::new(super::full(""));
+    *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = resp.headers_mut();
+    h.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+    h.insert(UPGRADE, HeaderValue::from_static(upgrade));
+    for (name, value) in extra {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            h.insert(name, value);
+        }
+    }
+    resp
+}
+
+/// Accepts a WebSocket upgrade with `protocol`, then runs `serve` on it.
+fn accept_ws<F, Fut>(ctx: &Arc<Ctx>, mut req: Request<Incoming>, protocol: &str, serve: F) -> Response<Body>
+where
+    F: FnOnce(Ws) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let key = header(&req, hyper::header::SEC_WEBSOCKET_KEY).as_bytes().to_vec();
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    ctx.spawn(async move {
+        if let Ok(upgraded) = on_upgrade.await {
+            let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
+            serve(ws).await;
+        }
+    });
+    let mut resp = switching("websocket", [(SEC_WEBSOCKET_ACCEPT, derive_accept_key(&key))]);
+    if let Ok(p) = HeaderValue::from_str(protocol) {
+        resp.headers_mut().insert(SEC_WEBSOCKET_PROTOCOL, p);
+    }
+    resp
+}
+
+/// Looks up a running pod for a streaming request.
+fn running_pod(ctx: &Ctx, ns: &str, name: &str) -> Result<Arc<crate::netns::Netns>, ApiError> {
+    let entry = ctx.cluster.pod(ns, name)?;
+    entry.netns.ok_or_else(|| {
+        ApiError::bad_request(format!("pod {name} is not running (phase {})", entry.object["status"]["phase"]))
+    })
+}
+
+/// `…/portforward`: SPDY/3.1 by POST, or SPDY inside a WebSocket by GET.
+pub fn port_forward(ctx: &Arc<Ctx>, ns: &str, name: &str, mut req: Request<Incoming>) -> Response<Body> {
+    let netns = match running_pod(ctx, ns, name) {
+        Ok(n) => n,
+        Err(e) => return error(&e),
+    };
+    let target = Target {
+        netns,
+        pod: format!("{ns}/{name}"),
+    };
+    if is_websocket(&req) {
+        if !offered_protocols(&req).iter().any(|p| p == SPDY_TUNNEL) {
+            return error(&ApiError::bad_request(format!(
+                "kube-sim port-forward over WebSocket speaks only {SPDY_TUNNEL}"
+            )));
+        }
+        return accept_ws(ctx, req, SPDY_TUNNEL, move |ws| async move {
+            ws_tunnel(ws, move |io| portforward::serve(io, target)).await;
+        });
+    }
+    if req.method() == Method::POST && header(&req, UPGRADE).eq_ignore_ascii_case("SPDY/3.1") {
+        let on_upgrade = hyper::upgrade::on(&mut req);
+        ctx.spawn(async move {
+            if let Ok(upgraded) = on_upgrade.await {
+                portforward::serve(TokioIo::new(upgraded), target).await;
+            }
+        });
+        let version = hyper::header::HeaderName::from_static("x-stream-protocol-version");
+        return switching("SPDY/3.1", [(version, "portforward.k8s.io".into())]);
+    }
+    error(&ApiError::bad_request("port-forward needs an upgrade to SPDY/3.1 or WebSocket"))
+}
+
+/// `…/exec` over the v5 (or v4) WebSocket channel protocol.
+pub fn exec(ctx: &Arc<Ctx>, ns: &str, name: &str, req: Request<Incoming>) -> Response<Body> {
+    let q = query(&req);
+    let flag = |k: &str| q.iter().any(|(n, v)| n == k && (v == "true" || v == "1"));
+    let container = q.iter().find(|(n, _)| n == "container").map(|(_, v)| v.clone());
+    let netns = match running_pod(ctx, ns, name) {
+        Ok(n) => n,
+        Err(_) if ctx.cluster.pod(ns, name).is_ok() => {
+            let c = container.unwrap_or_default();
+            return error(&ApiError::bad_request(format!("container not found (\"{c}\")")));
+        }
+        Err(e) => return error(&e),
+    };
+    let offered = offered_protocols(&req);
+    let Some(protocol) = EXEC_PROTOCOLS.into_iter().find(|p| offered.iter().any(|o| o == p)) else {
+        return error(&ApiError {
+            code: 501,
+            reason: "NotImplemented",
+            message: "kube-sim serves exec only over WebSocket v5/v4.channel.k8s.io".into(),
+        });
+    };
+    let request = ExecRequest {
+        command: q.iter().filter(|(n, _)| n == "command").map(|(_, v)| v.clone()).collect(),
+        stdin: flag("stdin"),
+        v5: protocol.starts_with("v5"),
+    };
+    if request.command.is_empty() {
+        return error(&ApiError::bad_request("you must specify at least 1 command"));
+    }
+    accept_ws(ctx, req, protocol, move |ws| exec::serve(ws, netns, request))
+}
+
+/// Presents a WebSocket's binary messages as a byte stream to `serve`:
+/// kubectl writes SPDY fields as separate, sometimes empty, messages.
+async fn ws_tunnel<F, Fut>(ws: Ws, serve: F)
+where
+    F: FnOnce(DuplexStream) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let (near, far) = tokio::io::duplex(256 * 1024);
+    let (mut far_rd, mut far_wr) = tokio::io::split(far);
+    let (mut sink, mut stream) = ws.split();
+    let inbound = async {
+        while let Some(Ok(msg)) = stream.next().await {
+            match msg {
+                Message::Binary(b) if !b.is_empty() => {
+                    if far_wr.write_all(&b).await.is_err() {
+                        break;
+                    }
+                }
+                Message::Close(_) => break,
+                _ => {}
+            }
+        }
+    };
+    let outbound = async {
+        let mut buf = vec![0u8; 32 * 1024];
+        while let Ok(n @ 1..) = far_rd.read(&mut buf).await {
+            if sink.send(Message::Binary(buf[..n].to_vec())).await.is_err() {
+                return;
+            }
+        }
+        let _ = sink.close().await;
+    };
+    // Whichever side ends first ends the tunnel: the client leaving, or the
+    // session finishing (which closes the WebSocket, as the API server does).
+    tokio::select! {
+        _ = inbound => {}
+        _ = outbound => {}
+        _ = serve(near) => {}
+    }
+}
