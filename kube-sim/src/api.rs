@@ -97,7 +97,11 @@ impl ApiServer {
 
     /// A copy of the request log.
     pub fn requests(&self) -> Vec<RequestRecord> {
-        self.ctx.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.ctx
+            .log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     fn take_accept(&self) -> Option<JoinHandle<()>> {
@@ -127,7 +131,12 @@ impl ApiServer {
 
     /// Listens again on the same port.
     pub async fn resume(&self) -> std::io::Result<()> {
-        if self.accept.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
+        if self
+            .accept
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+        {
             return Ok(());
         }
         let listener = TcpListener::bind(self.ctx.addr).await?;
@@ -172,7 +181,12 @@ async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Result<Response<Body>,
         headers: req
             .headers()
             .iter()
-            .map(|(n, v)| (n.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect(),
         status: 0,
     };
@@ -187,7 +201,10 @@ async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Result<Response<Body>,
             record.header("user-agent").unwrap_or("-"),
         );
     }
-    ctx.log.lock().unwrap_or_else(|e| e.into_inner()).push(record);
+    ctx.log
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(record);
     Ok(response)
 }
 

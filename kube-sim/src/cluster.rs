@@ -63,7 +63,13 @@ struct Inner {
 impl Inner {
     /// Stamps `object` with the next version and records the change; the
     /// caller holds the lock, so watchers see changes in version order.
-    fn record(&mut self, tx: &broadcast::Sender<Event>, kind: &'static str, resource: Kind, object: &mut Value) {
+    fn record(
+        &mut self,
+        tx: &broadcast::Sender<Event>,
+        kind: &'static str,
+        resource: Kind,
+        object: &mut Value,
+    ) {
         self.rv += 1;
         object::set_resource_version(object, self.rv);
         let event = Event {
@@ -142,7 +148,12 @@ impl Cluster {
             .namespaces
             .remove(name)
             .ok_or_else(|| ApiError::not_found("namespaces", name))?;
-        let keys: Vec<_> = inner.pods.keys().filter(|(n, _)| n == name).cloned().collect();
+        let keys: Vec<_> = inner
+            .pods
+            .keys()
+            .filter(|(n, _)| n == name)
+            .cloned()
+            .collect();
         let mut doomed = Vec::new();
         for key in keys {
             if let Some(mut entry) = inner.pods.remove(&key) {
@@ -180,7 +191,12 @@ impl Cluster {
 
     /// Gives a pod its netns and phase Running; `Err(netns)` hands the
     /// namespace back if the pod was deleted meanwhile.
-    pub fn start_pod(&self, namespace: &str, name: &str, netns: Arc<Netns>) -> Result<Value, Arc<Netns>> {
+    pub fn start_pod(
+        &self,
+        namespace: &str,
+        name: &str,
+        netns: Arc<Netns>,
+    ) -> Result<Value, Arc<Netns>> {
         let mut inner = self.lock();
         let key = (namespace.to_string(), name.to_string());
         let Some(mut entry) = inner.pods.get(&key).cloned().filter(|_| !inner.closed) else {
@@ -204,7 +220,12 @@ impl Cluster {
     }
 
     /// Pods of one namespace (or all), filtered by selectors.
-    pub fn pods(&self, namespace: Option<&str>, labels: Option<&str>, fields: Option<&str>) -> (Vec<Value>, u64) {
+    pub fn pods(
+        &self,
+        namespace: Option<&str>,
+        labels: Option<&str>,
+        fields: Option<&str>,
+    ) -> (Vec<Value>, u64) {
         let inner = self.lock();
         let items = inner
             .pods
@@ -233,13 +254,21 @@ impl Cluster {
     pub fn close(&self) -> Vec<Arc<Netns>> {
         let mut inner = self.lock();
         inner.closed = true;
-        inner.pods.values_mut().filter_map(|e| e.netns.take()).collect()
+        inner
+            .pods
+            .values_mut()
+            .filter_map(|e| e.netns.take())
+            .collect()
     }
 
     /// Starts a watch: the events to replay first and the live feed. With no
     /// version, the replay is a synthetic ADDED per current object; a version
     /// older than the history answers 410 Gone.
-    pub fn watch(&self, resource: Kind, since: Option<u64>) -> Result<(Vec<Event>, broadcast::Receiver<Event>), ApiError> {
+    pub fn watch(
+        &self,
+        resource: Kind,
+        since: Option<u64>,
+    ) -> Result<(Vec<Event>, broadcast::Receiver<Event>), ApiError> {
         let inner = self.lock();
         let feed = self.events.subscribe();
         let replay = match since {

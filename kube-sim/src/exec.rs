@@ -12,6 +12,8 @@ use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::ChildStdin;
 use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
 const STDIN: u8 = 0;
@@ -42,7 +44,12 @@ pub async fn serve(ws: Ws, netns: Arc<Netns>, req: ExecRequest) {
                 return;
             }
         }
-        let _ = sink.close().await;
+        // A close without a code reads as an error to kubectl; 1000 is EOF.
+        let normal = CloseFrame {
+            code: CloseCode::Normal,
+            reason: "".into(),
+        };
+        let _ = sink.send(Message::Close(Some(normal))).await;
     };
     let session = async move {
         let Some((program, args)) = req.command.split_first() else {
@@ -51,7 +58,11 @@ pub async fn serve(ws: Ws, netns: Arc<Netns>, req: ExecRequest) {
         };
         let mut cmd = netns.command(program);
         cmd.args(args)
-            .stdin(if req.stdin { Stdio::piped() } else { Stdio::null() })
+            .stdin(if req.stdin {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = match cmd.spawn() {
@@ -61,7 +72,8 @@ pub async fn serve(ws: Ws, netns: Arc<Netns>, req: ExecRequest) {
                 return;
             }
         };
-        let (stdin, stdout, stderr) = (child.stdin.take(), child.stdout.take(), child.stderr.take());
+        let (stdin, stdout, stderr) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take());
         let run = async {
             tokio::join!(pump(stdout, STDOUT, &out), pump(stderr, STDERR, &out));
             child.wait().await
@@ -81,7 +93,11 @@ pub async fn serve(ws: Ws, netns: Arc<Netns>, req: ExecRequest) {
     tokio::join!(writer, session);
 }
 
-async fn pump(pipe: Option<impl AsyncRead + Unpin>, channel: u8, out: &mpsc::UnboundedSender<Message>) {
+async fn pump(
+    pipe: Option<impl AsyncRead + Unpin>,
+    channel: u8,
+    out: &mpsc::UnboundedSender<Message>,
+) {
     let Some(mut pipe) = pipe else { return };
     let mut buf = vec![0u8; 16 * 1024];
     while let Ok(n @ 1..) = pipe.read(&mut buf).await {

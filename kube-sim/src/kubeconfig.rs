@@ -36,7 +36,10 @@ mod tests {
         // given a Zuul-style context name with a colon and a slash
         let text = render("http://127.0.0.1:1", "ns:zuul-worker/kube-sim", "ns");
         // then it appears as a quoted scalar, so YAML reads it back whole
-        assert!(text.contains("- name: \"ns:zuul-worker/kube-sim\""), "{text}");
+        assert!(
+            text.contains("- name: \"ns:zuul-worker/kube-sim\""),
+            "{text}"
+        );
         assert!(text.contains("current-context: \"ns:zuul-worker/kube-sim\""));
     }
 }

@@ -87,7 +87,10 @@ pub fn admit(mut obj: Value, kind: &str, namespace: Option<&str>, uid: u64) -> V
         if let Some(ns) = namespace {
             meta.insert("namespace".into(), ns.into());
         }
-        meta.insert("uid".into(), format!("00000000-0000-4000-8000-{uid:012x}").into());
+        meta.insert(
+            "uid".into(),
+            format!("00000000-0000-4000-8000-{uid:012x}").into(),
+        );
         meta.insert("creationTimestamp".into(), timestamp().into());
     }
     obj["apiVersion"] = "v1".into();

@@ -87,7 +87,9 @@ async fn forward(error: Stream, data: Stream, target: Target) {
         .or_else(|| error.headers.get("port"))
         .and_then(|p| p.parse::<u16>().ok());
     let Some(port) = port else {
-        error.writer.send(Bytes::from("invalid or missing port header"));
+        error
+            .writer
+            .send(Bytes::from("invalid or missing port header"));
         error.writer.finish();
         data.writer.finish();
         return;
@@ -95,7 +97,10 @@ async fn forward(error: Stream, data: Stream, target: Target) {
     match target.netns.connect(port).await {
         Ok(tcp) => splice(tcp, data, &error.writer).await,
         Err(e) => {
-            let message = format!("error forwarding port {port} to pod {}, uid : {e}", target.netns.name());
+            let message = format!(
+                "error forwarding port {port} to pod {}, uid : {e}",
+                target.netns.name()
+            );
             error.writer.send(Bytes::from(message));
             error.writer.finish();
             data.writer.finish();

@@ -51,8 +51,18 @@ impl KubeSim {
     }
 
     /// Writes a kubeconfig whose `context` selects the simulation and `namespace`.
-    pub fn write_kubeconfig(&self, path: &Path, context: &str, namespace: &str) -> Result<(), SimError> {
-        Ok(kubeconfig::write(path, &self.api_url(), context, namespace)?)
+    pub fn write_kubeconfig(
+        &self,
+        path: &Path,
+        context: &str,
+        namespace: &str,
+    ) -> Result<(), SimError> {
+        Ok(kubeconfig::write(
+            path,
+            &self.api_url(),
+            context,
+            namespace,
+        )?)
     }
 
     /// Adds a Running pod (and its namespace if new) backed by a fresh netns.
@@ -62,7 +72,11 @@ impl KubeSim {
     }
 
     /// Adds a pod that stays Pending until [`run_pod`](Self::run_pod).
-    pub async fn add_pending_pod(&self, namespace: &str, name: &str) -> Result<PodHandle, SimError> {
+    pub async fn add_pending_pod(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<PodHandle, SimError> {
         self.cluster.ensure_namespace(namespace);
         self.cluster
             .create_pod(namespace, object::new_pod(namespace, name))
@@ -88,10 +102,13 @@ impl KubeSim {
 
     /// The handle of a pod, also one created through the REST API.
     pub fn pod(&self, namespace: &str, name: &str) -> Result<PodHandle, SimError> {
-        let entry = self.cluster.pod(namespace, name).map_err(|_| SimError::PodNotFound {
-            namespace: namespace.into(),
-            name: name.into(),
-        })?;
+        let entry = self
+            .cluster
+            .pod(namespace, name)
+            .map_err(|_| SimError::PodNotFound {
+                namespace: namespace.into(),
+                name: name.into(),
+            })?;
         Ok(PodHandle {
             namespace: namespace.into(),
             name: name.into(),
@@ -105,7 +122,11 @@ impl KubeSim {
     }
 
     /// Starts `argv` inside the pod's netns (stdin null, killed on drop).
-    pub fn pod_spawn(&self, pod: &PodHandle, argv: &[&str]) -> Result<tokio::process::Child, SimError> {
+    pub fn pod_spawn(
+        &self,
+        pod: &PodHandle,
+        argv: &[&str],
+    ) -> Result<tokio::process::Child, SimError> {
         let (program, args) = argv
             .split_first()
             .ok_or_else(|| SimError::Io(std::io::Error::other("pod_spawn needs a program")))?;
@@ -173,10 +194,12 @@ impl PodHandle {
     }
 
     fn netns(&self) -> Result<&Netns, SimError> {
-        self.netns.as_deref().ok_or_else(|| SimError::PodNotRunning {
-            namespace: self.namespace.clone(),
-            name: self.name.clone(),
-        })
+        self.netns
+            .as_deref()
+            .ok_or_else(|| SimError::PodNotRunning {
+                namespace: self.namespace.clone(),
+                name: self.name.clone(),
+            })
     }
 
     fn not_found(&self) -> SimError {
@@ -193,16 +216,20 @@ impl PodHandle {
         let v6 = SocketAddr::from((Ipv6Addr::UNSPECIFIED, port));
         match netns.listen(v6).await {
             Ok(l) => Ok(l),
-            Err(_) => Ok(netns.listen(SocketAddr::from((Ipv4Addr::UNSPECIFIED, port))).await?),
+            Err(_) => Ok(netns
+                .listen(SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)))
+                .await?),
         }
     }
 
     /// Connects to `port` on the pod's loopback, as the API server does.
     pub async fn connect(&self, port: u16) -> Result<tokio::net::TcpStream, SimError> {
-        self.netns()?
-            .connect(port)
-            .await
-            .map_err(|e| SimError::Io(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, e)))
+        self.netns()?.connect(port).await.map_err(|e| {
+            SimError::Io(std::io::Error::new(
+                std::io::ErrorKind::ConnectionRefused,
+                e,
+            ))
+        })
     }
 
     /// A command that runs `program` inside the pod (`ip netns exec`), killed on drop.

@@ -49,7 +49,11 @@ fn list_or_watch(ctx: &Arc<Ctx>, filter: Filter, req: &Request<Incoming>) -> Res
 }
 
 /// `GET /api/v1/namespaces/NS/pods` and `GET /api/v1/pods`.
-pub fn list_pods(ctx: &Arc<Ctx>, namespace: Option<&str>, req: &Request<Incoming>) -> Response<Body> {
+pub fn list_pods(
+    ctx: &Arc<Ctx>,
+    namespace: Option<&str>,
+    req: &Request<Incoming>,
+) -> Response<Body> {
     let q = query(req);
     let filter = Filter {
         resource: Kind::Pod,
@@ -112,7 +116,9 @@ pub async fn create_pod(ctx: &Arc<Ctx>, namespace: &str, req: Request<Incoming>)
         Ok(pod) => {
             if !object::holds_pending(&pod) {
                 let (cluster, ns) = (ctx.cluster.clone(), namespace.to_string());
-                let name = object::meta_str(&pod, "name").unwrap_or_default().to_string();
+                let name = object::meta_str(&pod, "name")
+                    .unwrap_or_default()
+                    .to_string();
                 // The kubelet runs on whether or not the API server is up.
                 tokio::spawn(async move {
                     if let Err(e) = kubelet::start(&cluster, &ns, &name).await {

@@ -71,7 +71,8 @@ pub async fn dispatch(ctx: &Arc<Ctx>, req: Request<Incoming>) -> Response<Body> 
         (&Method::DELETE, Route::Namespace(ns)) => rest::delete_namespace(ctx, ns).await,
         (&Method::GET, Route::Pods(ns)) => rest::list_pods(ctx, ns, &req),
         (&Method::POST, Route::Pods(Some(ns))) => rest::create_pod(ctx, ns, req).await,
-        (&Method::GET, Route::Pod(ns, name)) | (&Method::GET, Route::PodSub(ns, name, "status")) => {
+        (&Method::GET, Route::Pod(ns, name))
+        | (&Method::GET, Route::PodSub(ns, name, "status")) => {
             respond(ctx.cluster.pod(ns, name).map(|e| e.object))
         }
         (&Method::DELETE, Route::Pod(ns, name)) => rest::delete_pod(ctx, ns, name).await,

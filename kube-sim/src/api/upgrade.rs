@@ -8,7 +8,9 @@ use crate::object::ApiError;
 use crate::portforward::{self, Target};
 use futures_util::{SinkExt, StreamExt};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_PROTOCOL, UPGRADE};
+use hyper::header::{
+    HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_PROTOCOL, UPGRADE,
+};
 use hyper::upgrade::Upgraded;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
@@ -28,7 +30,7 @@ const EXEC_PROTOCOLS: [&str; 2] = ["v5.channel.k8s.io", "v4.channel.k8s.io"];
 /// A WebSocket over an upgraded HTTP connection.
 pub type Ws = WebSocketStream<TokioIo<Upgraded>>;
 
-fn header<'a>(req: &'a Request<Incoming>, name: hyper::header::HeaderName) -> &'a str {
+fn header(req: &Request<Incoming>, name: hyper::header::HeaderName) -> &str {
     req.headers()
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -49,7 +51,10 @@ fn is_websocket(req: &Request<Incoming>) -> bool {
     req.method() == Method::GET && header(req, UPGRADE).eq_ignore_ascii_case("websocket")
 }
 
-fn switching(upgrade: &'static str, extra: [(hyper::header::HeaderName, String); 1]) -> Response<Body> {
+fn switching(
+    upgrade: &'static str,
+    extra: [(hyper::header::HeaderName, String); 1],
+) -> Response<Body> {
     let mut resp = Response::new(super::full(""));
     *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let h = resp.headers_mut();
@@ -64,20 +69,31 @@ fn switching(upgrade: &'static str, extra: [(hyper::header::HeaderName, String);
 }
 
 /// Accepts a WebSocket upgrade with `protocol`, then runs `serve` on it.
-fn accept_ws<F, Fut>(ctx: &Arc<Ctx>, mut req: Request<Incoming>, protocol: &str, serve: F) -> Response<Body>
+fn accept_ws<F, Fut>(
+    ctx: &Arc<Ctx>,
+    mut req: Request<Incoming>,
+    protocol: &str,
+    serve: F,
+) -> Response<Body>
 where
     F: FnOnce(Ws) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let key = header(&req, hyper::header::SEC_WEBSOCKET_KEY).as_bytes().to_vec();
+    let key = header(&req, hyper::header::SEC_WEBSOCKET_KEY)
+        .as_bytes()
+        .to_vec();
     let on_upgrade = hyper::upgrade::on(&mut req);
     ctx.spawn(async move {
         if let Ok(upgraded) = on_upgrade.await {
-            let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
+            let ws =
+                WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
             serve(ws).await;
         }
     });
-    let mut resp = switching("websocket", [(SEC_WEBSOCKET_ACCEPT, derive_accept_key(&key))]);
+    let mut resp = switching(
+        "websocket",
+        [(SEC_WEBSOCKET_ACCEPT, derive_accept_key(&key))],
+    );
     if let Ok(p) = HeaderValue::from_str(protocol) {
         resp.headers_mut().insert(SEC_WEBSOCKET_PROTOCOL, p);
     }
@@ -88,12 +104,20 @@ where
 fn running_pod(ctx: &Ctx, ns: &str, name: &str) -> Result<Arc<crate::netns::Netns>, ApiError> {
     let entry = ctx.cluster.pod(ns, name)?;
     entry.netns.ok_or_else(|| {
-        ApiError::bad_request(format!("pod {name} is not running (phase {})", entry.object["status"]["phase"]))
+        ApiError::bad_request(format!(
+            "pod {name} is not running (phase {})",
+            entry.object["status"]["phase"]
+        ))
     })
 }
 
 /// `…/portforward`: SPDY/3.1 by POST, or SPDY inside a WebSocket by GET.
-pub fn port_forward(ctx: &Arc<Ctx>, ns: &str, name: &str, mut req: Request<Incoming>) -> Response<Body> {
+pub fn port_forward(
+    ctx: &Arc<Ctx>,
+    ns: &str,
+    name: &str,
+    mut req: Request<Incoming>,
+) -> Response<Body> {
     let netns = match running_pod(ctx, ns, name) {
         Ok(n) => n,
         Err(e) => return error(&e),
@@ -122,24 +146,34 @@ pub fn port_forward(ctx: &Arc<Ctx>, ns: &str, name: &str, mut req: Request<Incom
         let version = hyper::header::HeaderName::from_static("x-stream-protocol-version");
         return switching("SPDY/3.1", [(version, "portforward.k8s.io".into())]);
     }
-    error(&ApiError::bad_request("port-forward needs an upgrade to SPDY/3.1 or WebSocket"))
+    error(&ApiError::bad_request(
+        "port-forward needs an upgrade to SPDY/3.1 or WebSocket",
+    ))
 }
 
 /// `…/exec` over the v5 (or v4) WebSocket channel protocol.
 pub fn exec(ctx: &Arc<Ctx>, ns: &str, name: &str, req: Request<Incoming>) -> Response<Body> {
     let q = query(&req);
     let flag = |k: &str| q.iter().any(|(n, v)| n == k && (v == "true" || v == "1"));
-    let container = q.iter().find(|(n, _)| n == "container").map(|(_, v)| v.clone());
+    let container = q
+        .iter()
+        .find(|(n, _)| n == "container")
+        .map(|(_, v)| v.clone());
     let netns = match running_pod(ctx, ns, name) {
         Ok(n) => n,
         Err(_) if ctx.cluster.pod(ns, name).is_ok() => {
             let c = container.unwrap_or_default();
-            return error(&ApiError::bad_request(format!("container not found (\"{c}\")")));
+            return error(&ApiError::bad_request(format!(
+                "container not found (\"{c}\")"
+            )));
         }
         Err(e) => return error(&e),
     };
     let offered = offered_protocols(&req);
-    let Some(protocol) = EXEC_PROTOCOLS.into_iter().find(|p| offered.iter().any(|o| o == p)) else {
+    let Some(protocol) = EXEC_PROTOCOLS
+        .into_iter()
+        .find(|p| offered.iter().any(|o| o == p))
+    else {
         return error(&ApiError {
             code: 501,
             reason: "NotImplemented",
@@ -147,14 +181,22 @@ pub fn exec(ctx: &Arc<Ctx>, ns: &str, name: &str, req: Request<Incoming>) -> Res
         });
     };
     let request = ExecRequest {
-        command: q.iter().filter(|(n, _)| n == "command").map(|(_, v)| v.clone()).collect(),
+        command: q
+            .iter()
+            .filter(|(n, _)| n == "command")
+            .map(|(_, v)| v.clone())
+            .collect(),
         stdin: flag("stdin"),
         v5: protocol.starts_with("v5"),
     };
     if request.command.is_empty() {
-        return error(&ApiError::bad_request("you must specify at least 1 command"));
+        return error(&ApiError::bad_request(
+            "you must specify at least 1 command",
+        ));
     }
-    accept_ws(ctx, req, protocol, move |ws| exec::serve(ws, netns, request))
+    accept_ws(ctx, req, protocol, move |ws| {
+        exec::serve(ws, netns, request)
+    })
 }
 
 /// Presents a WebSocket's binary messages as a byte stream to `serve`:
@@ -169,14 +211,13 @@ where
     let (mut sink, mut stream) = ws.split();
     let inbound = async {
         while let Some(Ok(msg)) = stream.next().await {
-            match msg {
-                Message::Binary(b) if !b.is_empty() => {
-                    if far_wr.write_all(&b).await.is_err() {
-                        break;
-                    }
-                }
+            let written = match msg {
+                Message::Binary(b) => far_wr.write_all(&b).await,
                 Message::Close(_) => break,
-                _ => {}
+                _ => Ok(()),
+            };
+            if written.is_err() {
+                break;
             }
         }
     };

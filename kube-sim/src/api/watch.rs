@@ -26,8 +26,15 @@ impl Filter {
     fn admits(&self, event: &Event) -> bool {
         let ns = event.object["metadata"]["namespace"].as_str();
         event.resource == self.resource
-            && self.namespace.as_deref().is_none_or(|want| ns == Some(want))
-            && select::matches(&event.object, self.labels.as_deref(), self.fields.as_deref())
+            && self
+                .namespace
+                .as_deref()
+                .is_none_or(|want| ns == Some(want))
+            && select::matches(
+                &event.object,
+                self.labels.as_deref(),
+                self.fields.as_deref(),
+            )
     }
 }
 
@@ -39,8 +46,14 @@ fn line(kind: &str, object: &Value) -> Bytes {
 
 /// Starts streaming events after `since` (or the current state) for up to
 /// `timeout`; ends early with an ERROR 410 event if the watcher falls behind.
-pub fn respond(ctx: &Arc<Ctx>, filter: Filter, since: Option<u64>, timeout: Duration) -> Response<Body> {
-    let (mut tx, body) = http_body_util::channel::Channel::<Bytes, std::convert::Infallible>::new(64);
+pub fn respond(
+    ctx: &Arc<Ctx>,
+    filter: Filter,
+    since: Option<u64>,
+    timeout: Duration,
+) -> Response<Body> {
+    let (mut tx, body) =
+        http_body_util::channel::Channel::<Bytes, std::convert::Infallible>::new(64);
     let started = ctx.cluster.watch(filter.resource, since);
     ctx.spawn(async move {
         let (replay, mut feed) = match started {

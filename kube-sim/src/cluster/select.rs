@@ -65,7 +65,11 @@ mod tests {
         // given a running pod named p1
         let p = pod();
         // then name and phase fields select it, other names do not
-        assert!(matches(&p, None, Some("metadata.name=p1,status.phase=Running")));
+        assert!(matches(
+            &p,
+            None,
+            Some("metadata.name=p1,status.phase=Running")
+        ));
         assert!(!matches(&p, None, Some("metadata.name=p2")));
     }
 }

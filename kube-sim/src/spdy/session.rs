@@ -61,7 +61,10 @@ impl StreamWriter {
 /// Serves one SPDY connection until the client closes it or says GOAWAY.
 /// Streams go to `streams`; frames still queued when the client leaves are
 /// dropped, since there is no one left to read them.
-pub async fn run_session<IO>(io: IO, streams: mpsc::UnboundedSender<Stream>) -> Result<(), SpdyError>
+pub async fn run_session<IO>(
+    io: IO,
+    streams: mpsc::UnboundedSender<Stream>,
+) -> Result<(), SpdyError>
 where
     IO: AsyncRead + AsyncWrite + Send + 'static,
 {
@@ -198,7 +201,10 @@ mod tests {
         send(&mut client, &mut enc, data(FLAG_FIN, b"")).await;
         // then the server replies, and the handler sees the stream, its bytes, and the end
         let reply = next_frame(&mut client, &mut dec).await;
-        assert!(matches!(reply, Frame::SynReply { stream_id: 1, .. }), "{reply:?}");
+        assert!(
+            matches!(reply, Frame::SynReply { stream_id: 1, .. }),
+            "{reply:?}"
+        );
         let mut stream = streams.recv().await.unwrap();
         assert_eq!(stream.headers, headers);
         assert_eq!(&stream.incoming.recv().await.unwrap()[..], b"hi");
@@ -218,6 +224,9 @@ mod tests {
         // when the client pings
         send(&mut client, &mut enc, Frame::Ping { id: 7 }).await;
         // then the same ping comes back
-        assert_eq!(next_frame(&mut client, &mut dec).await, Frame::Ping { id: 7 });
+        assert_eq!(
+            next_frame(&mut client, &mut dec).await,
+            Frame::Ping { id: 7 }
+        );
     }
 }
