@@ -18,7 +18,10 @@ async fn get(world: &World, uri: &str) -> (StatusCode, Value) {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    assert!(kind.starts_with("application/json"), "{uri} answered {kind}");
+    assert!(
+        kind.starts_with("application/json"),
+        "{uri} answered {kind}"
+    );
     (status, test::read_body_json(response).await)
 }
 
@@ -133,9 +136,15 @@ async fn one_build_carries_its_buildsets_refs() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(build["result"], json!("FAILURE"));
     assert_eq!(build["voting"], json!(false));
-    assert_eq!(build["log_url"], json!("http://portcullis.test/logs/bs1-unit/"));
+    assert_eq!(
+        build["log_url"],
+        json!("http://portcullis.test/logs/bs1-unit/")
+    );
     assert_eq!(build["buildset"]["uuid"], json!("bs1"));
-    assert_eq!(build["buildset"]["refs"][0]["project"], json!("org/project"));
+    assert_eq!(
+        build["buildset"]["refs"][0]["project"],
+        json!("org/project")
+    );
 }
 
 #[actix_web::test]
@@ -160,7 +169,10 @@ async fn buildsets_are_listed_and_one_buildset_comes_with_its_builds() {
     assert_eq!(list.as_array().map(Vec::len), Some(1));
     assert_eq!(list[0]["uuid"], json!("bs1"));
     assert_eq!(list[0]["result"], json!("FAILURE"));
-    assert_eq!(list[0]["first_build_start_time"], json!("2024-05-01T12:00:01"));
+    assert_eq!(
+        list[0]["first_build_start_time"],
+        json!("2024-05-01T12:00:01")
+    );
     assert_eq!(list[0]["refs"][0]["branch"], json!("main"));
     assert!(list[0].get("builds").is_none());
     let (status, one) = get(&world, "/api/tenant/example/buildset/bs1").await;

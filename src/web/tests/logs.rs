@@ -32,7 +32,11 @@ async fn get(world: &World, uri: &str) -> (StatusCode, String, String) {
 #[actix_web::test]
 async fn a_builds_job_output_is_served_as_plain_text() {
     let world = World::new().await;
-    world.write_log("b1", "job-output.txt", "2024-05-01 12:00:00.000000 | hello\n");
+    world.write_log(
+        "b1",
+        "job-output.txt",
+        "2024-05-01 12:00:00.000000 | hello\n",
+    );
     let (status, kind, body) = get(&world, "/logs/b1/job-output.txt").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(kind, "text/plain; charset=utf-8");
@@ -47,7 +51,10 @@ async fn a_missing_log_file_is_a_404_json_naming_it() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(kind.starts_with("application/json"));
     let body: Value = serde_json::from_str(&body).expect("a JSON body");
-    assert_eq!(body["description"], "Log file nope.txt of build b1 not found");
+    assert_eq!(
+        body["description"],
+        "Log file nope.txt of build b1 not found"
+    );
     let (status, _, _) = get(&world, "/logs/ghost/job-output.txt").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
@@ -70,7 +77,10 @@ async fn paths_that_climb_out_of_the_builds_folder_are_refused() {
             status == StatusCode::BAD_REQUEST || status == StatusCode::NOT_FOUND,
             "{uri} answered {status}"
         );
-        assert!(!body.contains("not for b1"), "{uri} leaked another build's log");
+        assert!(
+            !body.contains("not for b1"),
+            "{uri} leaked another build's log"
+        );
     }
     let (status, _, _) = get(&world, "/logs/b1/../b2/secret.txt").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -98,7 +108,10 @@ async fn a_builds_folder_is_listed_as_an_html_index() {
     let (status, kind, body) = get(&world, "/logs/b1/").await;
     assert_eq!(status, StatusCode::OK);
     assert!(kind.starts_with("text/html"));
-    assert!(body.contains(r#"<a href="zuul-info/">zuul-info/</a>"#), "{body}");
+    assert!(
+        body.contains(r#"<a href="zuul-info/">zuul-info/</a>"#),
+        "{body}"
+    );
     assert!(body.contains(r#"<a href="job-output.txt">job-output.txt</a>"#));
     assert!(body.contains(r#"<a href="%3Codd%3E.txt">&lt;odd&gt;.txt</a>"#));
     let (status, _, body) = get(&world, "/logs/b1/zuul-info/").await;

@@ -10,9 +10,14 @@ use crate::web::ui::render;
 /// Sends `GET uri`; returns the status, the location or content type, and the body.
 async fn get(world: &World, uri: &str) -> (StatusCode, String, String) {
     let app = actix_test::init_service(App::new().configure(app_config(world.state.clone()))).await;
-    let response = actix_test::call_service(&app, actix_test::TestRequest::get().uri(uri).to_request()).await;
+    let response =
+        actix_test::call_service(&app, actix_test::TestRequest::get().uri(uri).to_request()).await;
     let status = response.status();
-    let name = if status.is_redirection() { "location" } else { "content-type" };
+    let name = if status.is_redirection() {
+        "location"
+    } else {
+        "content-type"
+    };
     let header = response
         .headers()
         .get(name)
