@@ -123,7 +123,9 @@ function renderJob(job) {
 
 function renderItem(item) {
   const ref = item.refs[0] || {};
-  const refText = ref.id && ref.id !== ref.ref ? `${ref.id} (${ref.ref})` : ref.ref;
+  // A ref item's id is its new revision: a short sha reads better.
+  const id = /^[0-9a-f]{40}$/.test(ref.id || "") ? ref.id.slice(0, 10) : ref.id;
+  const refText = id && id !== ref.ref ? `${ref.ref} @ ${id}` : ref.ref;
   return el("div", {
     class: "item" + (item.active ? "" : " inactive"),
     "data-item": item.id, "data-project": ref.project || "", "data-ref": ref.ref || "",
