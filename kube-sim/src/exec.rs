@@ -1,6 +1,9 @@
 //! Exec over the WebSocket channel protocol (v5, or v4 without stdin close):
 //! each binary message starts with its channel, 0 stdin, 1 stdout, 2 stderr,
-//! 3 the final `Status`, 255 close (`[255, 0]`: stdin is done).
+//! 3 the final `Status`, 255 close (`[255, 0]`: stdin is done). The SPDY
+//! form older kubectl uses lives in `exec/spdy.rs`.
+
+pub mod spdy;
 
 use crate::api::upgrade::Ws;
 use crate::netns::Netns;
@@ -10,7 +13,7 @@ use serde_json::{json, Value};
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio::process::ChildStdin;
+use tokio::process::{Child, ChildStdin};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -29,8 +32,34 @@ pub struct ExecRequest {
     pub command: Vec<String>,
     /// Whether the client streams stdin.
     pub stdin: bool,
+    /// Whether the client wants stdout.
+    pub stdout: bool,
+    /// Whether the client wants stderr.
+    pub stderr: bool,
     /// v5 (close channel understood) rather than v4.
     pub v5: bool,
+}
+
+/// Starts the command inside the pod; unwanted output goes to /dev/null.
+fn spawn(netns: &Netns, req: &ExecRequest) -> std::io::Result<Child> {
+    let pipe_if = |wanted| {
+        if wanted {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        }
+    };
+    let (program, args) = req
+        .command
+        .split_first()
+        .ok_or_else(|| std::io::Error::other("no command given"))?;
+    netns
+        .command(program)
+        .args(args)
+        .stdin(pipe_if(req.stdin))
+        .stdout(pipe_if(req.stdout))
+        .stderr(pipe_if(req.stderr))
+        .spawn()
 }
 
 /// Runs the command inside the pod's netns, streaming its output, and ends
@@ -52,20 +81,7 @@ pub async fn serve(ws: Ws, netns: Arc<Netns>, req: ExecRequest) {
         let _ = sink.send(Message::Close(Some(normal))).await;
     };
     let session = async move {
-        let Some((program, args)) = req.command.split_first() else {
-            let _ = out.send(status_message(&internal_error("no command given")));
-            return;
-        };
-        let mut cmd = netns.command(program);
-        cmd.args(args)
-            .stdin(if req.stdin {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = match cmd.spawn() {
+        let mut child = match spawn(&netns, &req) {
             Ok(child) => child,
             Err(e) => {
                 let _ = out.send(status_message(&internal_error(&e.to_string())));
@@ -158,7 +174,8 @@ pub fn exit_status(command: &[String], status: ExitStatus) -> Value {
     })
 }
 
-fn internal_error(message: &str) -> Value {
+/// The `Status` for a command that could not run at all.
+pub fn internal_error(message: &str) -> Value {
     json!({"metadata": {}, "status": "Failure", "message": message, "reason": "InternalError", "code": 500})
 }
 

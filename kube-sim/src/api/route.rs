@@ -77,7 +77,7 @@ pub async fn dispatch(ctx: &Arc<Ctx>, req: Request<Incoming>) -> Response<Body> 
         }
         (&Method::DELETE, Route::Pod(ns, name)) => rest::delete_pod(ctx, ns, name).await,
         (_, Route::PodSub(ns, name, "portforward")) => upgrade::port_forward(ctx, ns, name, req),
-        (&Method::GET, Route::PodSub(ns, name, "exec")) => upgrade::exec(ctx, ns, name, req),
+        (_, Route::PodSub(ns, name, "exec")) => upgrade::exec(ctx, ns, name, req),
         _ => not_implemented(&method, &path),
     }
 }

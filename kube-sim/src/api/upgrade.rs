@@ -116,7 +116,7 @@ pub fn port_forward(
     ctx: &Arc<Ctx>,
     ns: &str,
     name: &str,
-    mut req: Request<Incoming>,
+    req: Request<Incoming>,
 ) -> Response<Body> {
     let netns = match running_pod(ctx, ns, name) {
         Ok(n) => n,
@@ -136,22 +136,12 @@ pub fn port_forward(
             ws_tunnel(ws, move |io| portforward::serve(io, target)).await;
         });
     }
-    if req.method() == Method::POST && header(&req, UPGRADE).eq_ignore_ascii_case("SPDY/3.1") {
-        let on_upgrade = hyper::upgrade::on(&mut req);
-        ctx.spawn(async move {
-            if let Ok(upgraded) = on_upgrade.await {
-                portforward::serve(TokioIo::new(upgraded), target).await;
-            }
-        });
-        let version = hyper::header::HeaderName::from_static("x-stream-protocol-version");
-        return switching("SPDY/3.1", [(version, "portforward.k8s.io".into())]);
-    }
-    error(&ApiError::bad_request(
-        "port-forward needs an upgrade to SPDY/3.1 or WebSocket",
-    ))
+    accept_spdy(ctx, req, "portforward.k8s.io", move |io| {
+        portforward::serve(io, target)
+    })
 }
 
-/// `…/exec` over the v5 (or v4) WebSocket channel protocol.
+/// `…/exec` over the v5 (or v4) WebSocket channel protocol, or v4 over SPDY.
 pub fn exec(ctx: &Arc<Ctx>, ns: &str, name: &str, req: Request<Incoming>) -> Response<Body> {
     let q = query(&req);
     let flag = |k: &str| q.iter().any(|(n, v)| n == k && (v == "true" || v == "1"));
@@ -169,17 +159,6 @@ pub fn exec(ctx: &Arc<Ctx>, ns: &str, name: &str, req: Request<Incoming>) -> Res
         }
         Err(e) => return error(&e),
     };
-    let offered = offered_protocols(&req);
-    let Some(protocol) = EXEC_PROTOCOLS
-        .into_iter()
-        .find(|p| offered.iter().any(|o| o == p))
-    else {
-        return error(&ApiError {
-            code: 501,
-            reason: "NotImplemented",
-            message: "kube-sim serves exec only over WebSocket v5/v4.channel.k8s.io".into(),
-        });
-    };
     let request = ExecRequest {
         command: q
             .iter()
@@ -187,16 +166,73 @@ pub fn exec(ctx: &Arc<Ctx>, ns: &str, name: &str, req: Request<Incoming>) -> Res
             .map(|(_, v)| v.clone())
             .collect(),
         stdin: flag("stdin"),
-        v5: protocol.starts_with("v5"),
+        stdout: flag("stdout"),
+        stderr: flag("stderr"),
+        v5: false,
     };
     if request.command.is_empty() {
         return error(&ApiError::bad_request(
             "you must specify at least 1 command",
         ));
     }
-    accept_ws(ctx, req, protocol, move |ws| {
-        exec::serve(ws, netns, request)
+    if is_websocket(&req) {
+        let offered = offered_protocols(&req);
+        let Some(protocol) = EXEC_PROTOCOLS
+            .into_iter()
+            .find(|p| offered.iter().any(|o| o == p))
+        else {
+            return error(&ApiError::bad_request(
+                "kube-sim exec over WebSocket speaks v5/v4.channel.k8s.io",
+            ));
+        };
+        let request = ExecRequest {
+            v5: protocol.starts_with("v5"),
+            ..request
+        };
+        return accept_ws(ctx, req, protocol, move |ws| {
+            exec::serve(ws, netns, request)
+        });
+    }
+    let versions: Vec<&str> = req
+        .headers()
+        .get_all("x-stream-protocol-version")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    if !versions.contains(&exec::spdy::PROTOCOL) {
+        return error(&ApiError::bad_request(
+            "kube-sim exec over SPDY speaks v4.channel.k8s.io",
+        ));
+    }
+    accept_spdy(ctx, req, exec::spdy::PROTOCOL, move |io| {
+        exec::spdy::serve(io, netns, request)
     })
+}
+
+/// Accepts a SPDY/3.1 upgrade (a POST) with `protocol`, then runs `serve` on it.
+fn accept_spdy<F, Fut>(
+    ctx: &Arc<Ctx>,
+    mut req: Request<Incoming>,
+    protocol: &'static str,
+    serve: F,
+) -> Response<Body>
+where
+    F: FnOnce(TokioIo<Upgraded>) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    if req.method() != Method::POST || !header(&req, UPGRADE).eq_ignore_ascii_case("SPDY/3.1") {
+        return error(&ApiError::bad_request(
+            "streaming needs an upgrade to SPDY/3.1 or WebSocket",
+        ));
+    }
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    ctx.spawn(async move {
+        if let Ok(upgraded) = on_upgrade.await {
+            serve(TokioIo::new(upgraded)).await;
+        }
+    });
+    let version = hyper::header::HeaderName::from_static("x-stream-protocol-version");
+    switching("SPDY/3.1", [(version, protocol.into())])
 }
 
 /// Presents a WebSocket's binary messages as a byte stream to `serve`:

@@ -4,9 +4,10 @@ use super::support::{within, Harness};
 use std::process::Stdio;
 use tokio::io::AsyncWriteExt;
 
+/// kubectl 1.27-1.29 exec over SPDY, 1.30 and later over WebSocket v5.
 #[tokio::test(flavor = "multi_thread")]
-async fn exec_prints_the_commands_output_and_exits_with_its_code() {
-    for version in ["1.32", "1.33"] {
+async fn exec_prints_the_commands_output_and_exits_with_its_code_on_every_pinned_kubectl() {
+    for version in ["1.27", "1.28", "1.29", "1.30", "1.31", "1.32", "1.33"] {
         within(60, async {
             // given a running pod
             let h = Harness::start().await;
@@ -55,28 +56,34 @@ async fn exec_runs_inside_the_pods_own_network_namespace() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn exec_with_stdin_feeds_the_command_until_eof() {
-    within(60, async {
-        // given a running pod
-        let h = Harness::start().await;
-        h.sim.add_pod("default", "box").await.unwrap();
-        // when `exec -i` pipes text into `tr`
-        let mut child = h
-            .kubectl("1.32")
-            .args(["exec", "-i", "pod/box", "--", "tr", "a-z", "A-Z"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(b"shout\n").await.unwrap();
-        drop(stdin);
-        let out = child.wait_with_output().await.unwrap();
-        // then the command saw all of it and ended at EOF
-        assert_eq!(String::from_utf8_lossy(&out.stdout), "SHOUT\n");
-        assert!(out.status.success());
-    })
-    .await;
+async fn exec_with_stdin_feeds_the_command_until_eof_over_spdy_and_websocket() {
+    for version in ["1.27", "1.32"] {
+        within(60, async {
+            // given a running pod
+            let h = Harness::start().await;
+            h.sim.add_pod("default", "box").await.unwrap();
+            // when `exec -i` pipes text into `tr`
+            let mut child = h
+                .kubectl(version)
+                .args(["exec", "-i", "pod/box", "--", "tr", "a-z", "A-Z"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut stdin = child.stdin.take().unwrap();
+            stdin.write_all(b"shout\n").await.unwrap();
+            drop(stdin);
+            let out = child.wait_with_output().await.unwrap();
+            // then the command saw all of it and ended at EOF
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                "SHOUT\n",
+                "kubectl {version}"
+            );
+            assert!(out.status.success(), "kubectl {version}");
+        })
+        .await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
