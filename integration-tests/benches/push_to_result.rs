@@ -23,7 +23,10 @@ async fn main() {
         ..Scenario::default()
     };
     let server = TestServer::start(scenario).await;
-    server.demo.commit("Add the no-op job", &[(".zuul.yaml", JOB), ("playbooks/noop.yaml", NOOP)]);
+    server.demo.commit(
+        "Add the no-op job",
+        &[(".zuul.yaml", JOB), ("playbooks/noop.yaml", NOOP)],
+    );
     let warmup = server.demo.head();
     server.finished_build("noop", &warmup).await;
 
@@ -31,7 +34,9 @@ async fn main() {
     let mut builds = Vec::new();
     for n in 0..PUSHES {
         let pushed = Instant::now();
-        let newrev = server.demo.commit(&format!("Push {n}"), &[("counter", &n.to_string())]);
+        let newrev = server
+            .demo
+            .commit(&format!("Push {n}"), &[("counter", &n.to_string())]);
         let build = wait_fast(&server, &newrev).await;
         totals.push(pushed.elapsed());
         builds.push(build_duration(&build));
@@ -60,11 +65,30 @@ fn build_duration(build: &serde_json::Value) -> Duration {
 }
 
 fn report(totals: &[Duration], builds: &[Duration]) {
-    let overheads: Vec<Duration> = totals.iter().zip(builds).map(|(t, b)| t.saturating_sub(*b)).collect();
-    println!("push -> result, no-op Ansible job, {} pushes, poll-delay 0.05 s", totals.len());
-    println!("  total     median {:>7.0} ms   max {:>7.0} ms", ms(median(totals)), ms(max(totals)));
-    println!("  build     median {:>7.0} ms   max {:>7.0} ms", ms(median(builds)), ms(max(builds)));
-    println!("  overhead  median {:>7.0} ms   max {:>7.0} ms", ms(median(&overheads)), ms(max(&overheads)));
+    let overheads: Vec<Duration> = totals
+        .iter()
+        .zip(builds)
+        .map(|(t, b)| t.saturating_sub(*b))
+        .collect();
+    println!(
+        "push -> result, no-op Ansible job, {} pushes, poll-delay 0.05 s",
+        totals.len()
+    );
+    println!(
+        "  total     median {:>7.0} ms   max {:>7.0} ms",
+        ms(median(totals)),
+        ms(max(totals))
+    );
+    println!(
+        "  build     median {:>7.0} ms   max {:>7.0} ms",
+        ms(median(builds)),
+        ms(max(builds))
+    );
+    println!(
+        "  overhead  median {:>7.0} ms   max {:>7.0} ms",
+        ms(median(&overheads)),
+        ms(max(&overheads))
+    );
 }
 
 fn median(values: &[Duration]) -> Duration {

@@ -62,6 +62,26 @@ pub fn screenshot(url: &str, name: &str, budget_ms: u32) -> PathBuf {
         format!("--screenshot={}", path.display()),
         url.into(),
     ]);
-    assert!(path.exists(), "chromium wrote no screenshot at {}", path.display());
+    assert!(
+        path.exists(),
+        "chromium wrote no screenshot at {}",
+        path.display()
+    );
     path
+}
+
+/// Renders the page until its DOM contains every one of `needles` (pages that
+/// stream over a websocket may need a second look), failing after `deadline`.
+pub fn rendered_dom_with(url: &str, needles: &[&str], deadline: std::time::Duration) -> String {
+    let end = std::time::Instant::now() + deadline;
+    loop {
+        let dom = rendered_dom(url, 3000);
+        if needles.iter().all(|n| dom.contains(n)) {
+            return dom;
+        }
+        assert!(
+            std::time::Instant::now() < end,
+            "{url} never showed {needles:?}; last DOM:\n{dom}"
+        );
+    }
 }

@@ -44,7 +44,12 @@ impl Repo {
     /// Runs git in the repo and returns its stdout; panics on failure.
     pub fn git(&self, args: &[&str]) -> String {
         let out = Command::new("git")
-            .args(["-c", "user.name=Test Dev", "-c", "user.email=dev@example.invalid"])
+            .args([
+                "-c",
+                "user.name=Test Dev",
+                "-c",
+                "user.email=dev@example.invalid",
+            ])
             .args(args)
             .current_dir(&self.path)
             .output()

@@ -102,7 +102,7 @@ impl TestServer {
     /// Starts the server process and waits until its tenant's layout is loaded.
     async fn launch(&mut self) {
         let stderr = File::create(self.dir.path().join("server.log")).expect("server log");
-        let child = Command::new(env!("CARGO_BIN_EXE_portcullis-under-test"))
+        let child = Command::new(server_binary())
             .args(["serve", "--config"])
             .arg(self.config_path())
             .env("RUST_LOG", "info,portcullis=debug,portcullis_actors=debug")
@@ -113,19 +113,35 @@ impl TestServer {
             .expect("start the server");
         self.child = Some(child);
         let status = format!("/api/tenant/{TENANT}/status");
-        wait::until("the server to load its layout", Duration::from_secs(60), || async {
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok()).flatten() {
-                panic!("server exited with {status}:\n{}", self.log());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let exited = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok())
+                .flatten();
+            if let Some(code) = exited {
+                panic!("server exited with {code}:\n{}", self.log());
             }
-            let (code, body) = self.try_get(&status).await?;
-            (code == 200 && !body["pipelines"].as_array()?.is_empty()).then_some(())
-        })
-        .await;
+            if let Some((200, body)) = self.try_get(&status).await {
+                if body["pipelines"].as_array().is_some_and(|p| !p.is_empty()) {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server not ready in 60 s:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Stops the server (SIGTERM, then SIGKILL after 15 s) and waits for it.
     pub fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else { return };
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
         let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
@@ -151,7 +167,12 @@ impl TestServer {
 
     /// GETs an API path; `None` when the server does not answer.
     pub async fn try_get(&self, path: &str) -> Option<(u16, Value)> {
-        let response = self.http.get(format!("{}{path}", self.base_url)).send().await.ok()?;
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base_url))
+            .send()
+            .await
+            .ok()?;
         let code = response.status().as_u16();
         let body = response.json().await.unwrap_or(Value::Null);
         Some((code, body))
@@ -174,21 +195,30 @@ impl TestServer {
 
     /// Waits until the build of `job` for commit `newrev` is complete, and returns it.
     pub async fn finished_build(&self, job: &str, newrev: &str) -> Value {
-        let path = format!("/api/tenant/{TENANT}/builds?job_name={job}&newrev={newrev}&complete=true");
-        wait::until(&format!("build of {job} at {newrev}"), Duration::from_secs(180), || async {
-            let (_, builds) = self.try_get(&path).await?;
-            builds.as_array()?.first().cloned()
-        })
+        let path =
+            format!("/api/tenant/{TENANT}/builds?job_name={job}&newrev={newrev}&complete=true");
+        wait::until(
+            &format!("build of {job} at {newrev}"),
+            Duration::from_secs(180),
+            || async {
+                let (_, builds) = self.try_get(&path).await?;
+                builds.as_array()?.first().cloned()
+            },
+        )
         .await
     }
 
     /// Waits until a build of `job` for `newrev` runs, and returns its uuid.
     pub async fn running_build(&self, job: &str, newrev: &str) -> String {
         let path = format!("/api/tenant/{TENANT}/status");
-        wait::until(&format!("{job} at {newrev} to run"), Duration::from_secs(180), || async {
-            let (_, status) = self.try_get(&path).await?;
-            running_uuid(&status, job, newrev)
-        })
+        wait::until(
+            &format!("{job} at {newrev} to run"),
+            Duration::from_secs(180),
+            || async {
+                let (_, status) = self.try_get(&path).await?;
+                running_uuid(&status, job, newrev)
+            },
+        )
         .await
     }
 }
@@ -202,7 +232,9 @@ impl Drop for TestServer {
 /// The uuid of the running build of `job` in an item for `newrev`, from a status document.
 fn running_uuid(status: &Value, job: &str, newrev: &str) -> Option<String> {
     let pipelines = status["pipelines"].as_array()?;
-    let queues = pipelines.iter().flat_map(|p| p["change_queues"].as_array().cloned().unwrap_or_default());
+    let queues = pipelines
+        .iter()
+        .flat_map(|p| p["change_queues"].as_array().cloned().unwrap_or_default());
     let items = queues.flat_map(|q| q["heads"].as_array().cloned().unwrap_or_default());
     let items = items.flat_map(|h| h.as_array().cloned().unwrap_or_default());
     items
@@ -210,6 +242,23 @@ fn running_uuid(status: &Value, job: &str, newrev: &str) -> Option<String> {
         .flat_map(|i| i["jobs"].as_array().cloned().unwrap_or_default())
         .find(|j| j["name"] == job && j["uuid"].is_string() && j["result"].is_null())
         .and_then(|j| j["uuid"].as_str().map(str::to_string))
+}
+
+/// The server binary cargo built beside the running test (or bench) executable:
+/// tests run from `target/PROFILE/deps/`, binaries sit in `target/PROFILE/`.
+pub fn server_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/PROFILE");
+    let binary = profile_dir.join("portcullis-under-test");
+    assert!(
+        binary.exists(),
+        "{} is missing; cargo builds it for this package's tests",
+        binary.display()
+    );
+    binary
 }
 
 fn free_port() -> u16 {

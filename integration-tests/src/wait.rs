@@ -17,7 +17,10 @@ where
         if let Some(value) = probe().await {
             return value;
         }
-        assert!(Instant::now() < end, "timed out after {deadline:?} waiting for {what}");
+        assert!(
+            Instant::now() < end,
+            "timed out after {deadline:?} waiting for {what}"
+        );
         tokio::time::sleep(RECHECK).await;
     }
 }

@@ -10,7 +10,10 @@ async fn a_pushed_commit_runs_its_job_and_the_build_is_listed_with_its_log() {
 
     let newrev = server.demo.commit(
         "Add a greeting job",
-        &[(".zuul.yaml", &jobs::one_job("hello", "")), ("playbooks/hello.yaml", &jobs::greeting())],
+        &[
+            (".zuul.yaml", &jobs::one_job("hello", "")),
+            ("playbooks/hello.yaml", &jobs::greeting()),
+        ],
     );
 
     let build = server.finished_build("hello", &newrev).await;
@@ -20,7 +23,10 @@ async fn a_pushed_commit_runs_its_job_and_the_build_is_listed_with_its_log() {
     let log_url = build["log_url"].as_str().expect("a log url");
     let (code, log) = server.get_text(&format!("{log_url}job-output.txt")).await;
     assert_eq!(code, 200);
-    assert!(log.contains(&format!("hello from demo at {newrev}")), "{log}");
+    assert!(
+        log.contains(&format!("hello from demo at {newrev}")),
+        "{log}"
+    );
 }
 
 #[tokio::test]
@@ -30,7 +36,10 @@ async fn a_failing_playbook_gives_failure() {
     let failing = jobs::playbook("    - ansible.builtin.fail: {msg: this change is broken}\n");
     let newrev = server.demo.commit(
         "Add a failing job",
-        &[(".zuul.yaml", &jobs::one_job("broken", "")), ("playbooks/broken.yaml", &failing)],
+        &[
+            (".zuul.yaml", &jobs::one_job("broken", "")),
+            ("playbooks/broken.yaml", &failing),
+        ],
     );
 
     let build = server.finished_build("broken", &newrev).await;
@@ -61,9 +70,16 @@ fn processes_of_build(uuid: &str) -> Vec<u32> {
     let marker = format!("PORTCULLIS_BUILD_UUID={uuid}");
     let mut pids = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let Ok(environ) = std::fs::read(entry.path().join("environ")) else { continue };
-        if environ.split(|b| *b == 0).any(|var| var == marker.as_bytes()) {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        if environ
+            .split(|b| *b == 0)
+            .any(|var| var == marker.as_bytes())
+        {
             pids.push(pid);
         }
     }

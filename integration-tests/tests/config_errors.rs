@@ -15,10 +15,14 @@ fn serve_with(server_config: &str, tenant_config: &str) -> (bool, String) {
         .arg(dir.path().join("portcullis.yaml"))
         .output()
         .unwrap();
-    (output.status.success(), String::from_utf8_lossy(&output.stderr).into_owned())
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
-const GOOD_TENANTS: &str = "- tenant:\n    name: t\n    source:\n      local:\n        config-projects: [config]\n";
+const GOOD_TENANTS: &str =
+    "- tenant:\n    name: t\n    source:\n      local:\n        config-projects: [config]\n";
 
 #[test]
 fn a_server_config_with_an_unknown_key_stops_start_up_naming_file_and_line() {
@@ -49,7 +53,9 @@ async fn unknown_tenants_and_builds_answer_404_with_a_json_error() {
     assert_eq!(code, 404);
     assert!(body.to_string().contains("nope"), "{body}");
 
-    let (code, body) = server.get(&format!("/api/tenant/{TENANT}/build/0123456789abcdef")).await;
+    let (code, body) = server
+        .get(&format!("/api/tenant/{TENANT}/build/0123456789abcdef"))
+        .await;
     assert_eq!(code, 404);
     assert!(body.is_object(), "{body}");
 }

@@ -10,7 +10,10 @@ use crate::jobs;
 fn push_greeting(server: &TestServer) -> String {
     server.demo.commit(
         "Add a greeting job",
-        &[(".zuul.yaml", &jobs::one_job("hello", "")), ("playbooks/hello.yaml", &jobs::greeting())],
+        &[
+            (".zuul.yaml", &jobs::one_job("hello", "")),
+            ("playbooks/hello.yaml", &jobs::greeting()),
+        ],
     )
 }
 
@@ -23,7 +26,9 @@ async fn build_history_survives_a_restart() {
     server.restart().await;
 
     let uuid = build["uuid"].as_str().unwrap();
-    let (code, again) = server.get(&format!("/api/tenant/{TENANT}/build/{uuid}")).await;
+    let (code, again) = server
+        .get(&format!("/api/tenant/{TENANT}/build/{uuid}"))
+        .await;
     assert_eq!(code, 200);
     assert_eq!(again["result"], "SUCCESS");
     assert_eq!(again["ref"]["newrev"], newrev.as_str());
@@ -31,6 +36,7 @@ async fn build_history_survives_a_restart() {
 
 /// A fresh PostgreSQL database for one test; dropped with the guard.
 struct Database {
+    base: String,
     admin: String,
     name: String,
 }
@@ -42,6 +48,7 @@ impl Database {
         let name = format!("portcullis_it_{}", std::process::id());
         let db = Database {
             admin: format!("{base}/postgres"),
+            base,
             name,
         };
         db.psql(&format!("DROP DATABASE IF EXISTS {}", db.name));
@@ -50,11 +57,15 @@ impl Database {
     }
 
     fn url(&self) -> String {
-        self.admin.replace("/postgres", &format!("/{}", self.name))
+        format!("{}/{}", self.base, self.name)
     }
 
     fn psql(&self, sql: &str) {
-        let out = Command::new("psql").arg(&self.admin).args(["-qc", sql]).output().expect("psql");
+        let out = Command::new("psql")
+            .arg(&self.admin)
+            .args(["-qc", sql])
+            .output()
+            .expect("psql");
         assert!(
             out.status.success(),
             "psql {sql}: {} (is PostgreSQL running? .ci/test starts one)",
@@ -67,7 +78,10 @@ impl Drop for Database {
     fn drop(&mut self) {
         let _ = Command::new("psql")
             .arg(&self.admin)
-            .args(["-qc", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)])
+            .args([
+                "-qc",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            ])
             .output();
     }
 }
@@ -85,7 +99,9 @@ async fn builds_are_stored_in_postgresql_when_the_url_says_so() {
 
     server.restart().await;
 
-    let (_, builds) = server.get(&format!("/api/tenant/{TENANT}/builds?newrev={newrev}")).await;
+    let (_, builds) = server
+        .get(&format!("/api/tenant/{TENANT}/builds?newrev={newrev}"))
+        .await;
     assert_eq!(builds.as_array().map(Vec::len), Some(1), "{builds}");
     assert_eq!(builds[0]["result"], "SUCCESS");
 }

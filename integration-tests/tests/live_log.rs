@@ -10,14 +10,17 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::jobs;
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn console_stream(server: &TestServer) -> Socket {
     let url = format!(
         "{}/api/tenant/{TENANT}/console-stream",
         server.base_url.replace("http://", "ws://")
     );
-    let (socket, _) = tokio_tungstenite::connect_async(url).await.expect("connect websocket");
+    let (socket, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connect websocket");
     socket
 }
 
@@ -36,7 +39,10 @@ async fn read_until(socket: &mut Socket, needle: &str) -> String {
     };
     let outcome = tokio::time::timeout(Duration::from_secs(120), read).await;
     assert!(outcome.is_ok(), "no {needle:?} in the stream; got:\n{text}");
-    assert!(text.contains(needle), "stream ended without {needle:?}; got:\n{text}");
+    assert!(
+        text.contains(needle),
+        "stream ended without {needle:?}; got:\n{text}"
+    );
     text
 }
 
@@ -66,13 +72,19 @@ async fn a_client_receives_a_running_builds_lines_before_it_ends() {
     let release = server.state_dir().with_file_name("release");
     let newrev = server.demo.commit(
         "Add a held job",
-        &[(".zuul.yaml", &jobs::one_job("held", "")), ("playbooks/held.yaml", &jobs::held_until(&release))],
+        &[
+            (".zuul.yaml", &jobs::one_job("held", "")),
+            ("playbooks/held.yaml", &jobs::held_until(&release)),
+        ],
     );
     let uuid = server.running_build("held", &newrev).await;
 
     let mut socket = console_stream(&server).await;
     let request = serde_json::json!({"uuid": uuid, "logfile": "console.log"});
-    socket.send(Message::Text(request.to_string().into())).await.unwrap();
+    socket
+        .send(Message::Text(request.to_string().into()))
+        .await
+        .unwrap();
     let before = read_until(&mut socket, "before the wait").await;
 
     let (_, status) = server.get(&format!("/api/tenant/{TENANT}/status")).await;
@@ -91,20 +103,30 @@ async fn a_malformed_request_is_refused_and_the_server_keeps_streaming_to_others
     let server = TestServer::start(Scenario::default()).await;
     let newrev = server.demo.commit(
         "Add a greeting job",
-        &[(".zuul.yaml", &jobs::one_job("hello", "")), ("playbooks/hello.yaml", &jobs::greeting())],
+        &[
+            (".zuul.yaml", &jobs::one_job("hello", "")),
+            ("playbooks/hello.yaml", &jobs::greeting()),
+        ],
     );
     let build = server.finished_build("hello", &newrev).await;
 
     let mut bad = console_stream(&server).await;
-    bad.send(Message::Text("this is not json".into())).await.unwrap();
+    bad.send(Message::Text("this is not json".into()))
+        .await
+        .unwrap();
     let (_, code) = read_to_close(&mut bad).await;
     let code = u16::from(code.expect("a close frame"));
     assert!((4000..5000).contains(&code), "close code {code}");
 
     let mut good = console_stream(&server).await;
     let request = serde_json::json!({"uuid": build["uuid"], "logfile": "console.log"});
-    good.send(Message::Text(request.to_string().into())).await.unwrap();
+    good.send(Message::Text(request.to_string().into()))
+        .await
+        .unwrap();
     let (log, code) = read_to_close(&mut good).await;
-    assert!(log.contains(&format!("hello from demo at {newrev}")), "{log}");
+    assert!(
+        log.contains(&format!("hello from demo at {newrev}")),
+        "{log}"
+    );
     assert_eq!(code, Some(CloseCode::Normal));
 }
