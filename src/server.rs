@@ -20,6 +20,9 @@ use crate::web::{self, WebState};
 
 /// Reads and checks the server config and the tenant config it names.
 pub fn load_config(path: &Path) -> anyhow::Result<(ServerConfig, TenantConfig)> {
+    // Absolute, so paths relative to the config file mean the same from any cwd.
+    let path = &std::path::absolute(path)
+        .with_context(|| format!("cannot resolve the server config path {}", path.display()))?;
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the server config {}", path.display()))?;
     let server = ServerConfig::parse(path, &text)?;
