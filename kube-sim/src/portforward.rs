@@ -1,6 +1,9 @@
 //! Port-forward over SPDY, the kubelet's way: per forwarded connection the
 //! client opens an `error` and a `data` stream sharing a `requestid`; the
-//! server dials the port inside the pod and splices bytes.
+//! server dials the port inside the pod and splices bytes. The kube crate's
+//! WebSocket channel form lives in `portforward/websocket.rs`.
+
+pub mod websocket;
 
 use crate::netns::Netns;
 use crate::spdy::{run_session, Stream, StreamWriter};

@@ -26,6 +26,8 @@ use tokio_tungstenite::WebSocketStream;
 const SPDY_TUNNEL: &str = "SPDY/3.1+portforward.k8s.io";
 /// The channel protocols exec speaks, preferred first.
 const EXEC_PROTOCOLS: [&str; 2] = ["v5.channel.k8s.io", "v4.channel.k8s.io"];
+/// The channel protocols of the kube crate's port-forward; the kubelet knows v4.
+const CHANNEL_PROTOCOLS: [&str; 2] = ["v4.channel.k8s.io", "v5.channel.k8s.io"];
 
 /// A WebSocket over an upgraded HTTP connection.
 pub type Ws = WebSocketStream<TokioIo<Upgraded>>;
@@ -127,13 +129,31 @@ pub fn port_forward(
         pod: format!("{ns}/{name}"),
     };
     if is_websocket(&req) {
-        if !offered_protocols(&req).iter().any(|p| p == SPDY_TUNNEL) {
-            return error(&ApiError::bad_request(format!(
-                "kube-sim port-forward over WebSocket speaks only {SPDY_TUNNEL}"
-            )));
+        let offered = offered_protocols(&req);
+        if offered.iter().any(|p| p == SPDY_TUNNEL) {
+            return accept_ws(ctx, req, SPDY_TUNNEL, move |ws| async move {
+                ws_tunnel(ws, move |io| portforward::serve(io, target)).await;
+            });
         }
-        return accept_ws(ctx, req, SPDY_TUNNEL, move |ws| async move {
-            ws_tunnel(ws, move |io| portforward::serve(io, target)).await;
+        let Some(protocol) = CHANNEL_PROTOCOLS
+            .into_iter()
+            .find(|p| offered.iter().any(|o| o == p))
+        else {
+            return error(&ApiError::bad_request(format!(
+                "kube-sim port-forward over WebSocket speaks {SPDY_TUNNEL} or v4/v5.channel.k8s.io"
+            )));
+        };
+        let ports: Vec<u16> = query(&req)
+            .into_iter()
+            .filter(|(k, _)| k == "ports")
+            .flat_map(|(_, v)| v.split(',').map(str::to_string).collect::<Vec<_>>())
+            .filter_map(|p| p.trim().parse().ok())
+            .collect();
+        if ports.is_empty() {
+            return error(&ApiError::bad_request("at least one port is required"));
+        }
+        return accept_ws(ctx, req, protocol, move |ws| {
+            portforward::websocket::serve(ws, target, ports)
         });
     }
     accept_spdy(ctx, req, "portforward.k8s.io", move |io| {

@@ -1,8 +1,42 @@
 //! The REST API as the kube crate speaks it: create, get, list, watch, delete.
 
-use super::support::{within, Harness};
+use super::support::{serve_greeting, within, Harness};
+use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::path::Path;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+type Client =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens the kube crate's port-forward WebSocket to `pod` port 19885.
+async fn channel_forward(h: &Harness, pod: &str) -> Client {
+    let addr = h.sim.api_addr();
+    let url = format!("ws://{addr}/api/v1/namespaces/default/pods/{pod}/portforward?&ports=19885");
+    let mut req = url.into_client_request().unwrap();
+    let protocols = "v4.channel.k8s.io".parse().unwrap();
+    req.headers_mut()
+        .insert("sec-websocket-protocol", protocols);
+    let (ws, resp) = tokio_tungstenite::connect_async(req).await.unwrap();
+    assert_eq!(
+        resp.headers()["sec-websocket-protocol"],
+        "v4.channel.k8s.io"
+    );
+    ws
+}
+
+/// The next binary message, or `None` once the server closed.
+async fn binary(ws: &mut Client) -> Option<Vec<u8>> {
+    while let Some(msg) = ws.next().await {
+        match msg.unwrap() {
+            Message::Binary(b) => return Some(b),
+            Message::Close(_) => return None,
+            _ => {}
+        }
+    }
+    None
+}
 
 fn client() -> reqwest::Client {
     reqwest::Client::new()
@@ -158,6 +192,46 @@ async fn an_unknown_route_answers_501_with_a_status_and_is_logged() {
             .find(|r| r.path.ends_with("/deployments"))
             .unwrap();
         assert_eq!(logged.status, 501);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_kube_crates_websocket_port_forward_carries_bytes_on_channel_zero() {
+    within(30, async {
+        // given a pod with a server on 19885
+        let h = Harness::start().await;
+        let pod = h.sim.add_pod("default", "p").await.unwrap();
+        serve_greeting(&pod).await;
+        // when the kube crate's channel port-forward opens
+        let mut ws = channel_forward(&h, "p").await;
+        // then each channel first gets the port, little-endian
+        assert_eq!(binary(&mut ws).await.unwrap(), [0, 0xad, 0x4d]);
+        assert_eq!(binary(&mut ws).await.unwrap(), [1, 0xad, 0x4d]);
+        // and the pod's bytes arrive on channel 0, and ours reach the pod
+        assert_eq!(binary(&mut ws).await.unwrap(), b"\0hello from p\n");
+        ws.send(Message::Binary(b"\0hi\n".to_vec())).await.unwrap();
+        assert_eq!(binary(&mut ws).await.unwrap(), b"\0echo: hi\n");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_kube_crates_port_forward_reports_a_refused_port_on_the_error_channel() {
+    within(30, async {
+        // given a pod where nothing listens
+        let h = Harness::start().await;
+        h.sim.add_pod("default", "quiet").await.unwrap();
+        // when the channel port-forward opens
+        let mut ws = channel_forward(&h, "quiet").await;
+        // then after the port prefixes, channel 1 says why, and the socket closes
+        assert_eq!(binary(&mut ws).await.unwrap()[0], 0);
+        assert_eq!(binary(&mut ws).await.unwrap()[0], 1);
+        let error = binary(&mut ws).await.unwrap();
+        assert_eq!(error[0], 1);
+        let text = String::from_utf8_lossy(&error[1..]);
+        assert!(text.contains("connection refused"), "{text}");
+        assert_eq!(binary(&mut ws).await, None);
     })
     .await;
 }

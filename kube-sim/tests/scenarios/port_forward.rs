@@ -1,7 +1,7 @@
 //! `kubectl port-forward` through the simulation, over SPDY and WebSocket.
 
-use super::support::{converse, serve_greeting, within, Forward, Harness};
-use tokio::io::AsyncReadExt;
+use super::support::{converse, serve_echo, serve_greeting, within, Forward, Harness};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// The portforward upgrades the API server accepted: (method, upgrade header).
@@ -165,4 +165,35 @@ async fn a_forward_to_a_pending_pod_is_refused_before_binding() {
         assert!(!stdout.contains("Forwarding from"), "{stdout}");
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn megabytes_pass_through_a_forward_intact_in_both_directions() {
+    for version in ["1.27", "1.32"] {
+        within(60, async {
+            // given a pod that echoes every byte, and a forward to it
+            let h = Harness::start().await;
+            let pod = h.sim.add_pod("default", "echo").await.unwrap();
+            serve_echo(&pod).await;
+            let forward = Forward::start(h.kubectl(version), "echo").await;
+            // when 4 MiB of patterned bytes are sent while the echo is read
+            let sent: Vec<u8> = (0..4 << 20).map(|i: u32| (i % 251) as u8).collect();
+            let conn = TcpStream::connect(("127.0.0.1", forward.port))
+                .await
+                .unwrap();
+            let (mut rd, mut wr) = conn.into_split();
+            let payload = sent.clone();
+            let writer = tokio::spawn(async move {
+                wr.write_all(&payload).await.unwrap();
+                wr.shutdown().await.unwrap();
+            });
+            let mut echoed = Vec::new();
+            rd.read_to_end(&mut echoed).await.unwrap();
+            writer.await.unwrap();
+            // then every byte came back, in order
+            assert_eq!(echoed.len(), sent.len(), "kubectl {version}");
+            assert!(echoed == sent, "kubectl {version}: the echo differs");
+        })
+        .await;
+    }
 }

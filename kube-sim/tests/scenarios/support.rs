@@ -162,3 +162,16 @@ pub async fn converse(port: u16, say: &str) -> (String, String) {
     let echo = lines.next_line().await.unwrap().unwrap_or_default();
     (greeting, echo)
 }
+
+/// Listens on 19885 inside `pod` and echoes every byte back.
+pub async fn serve_echo(pod: &PodHandle) {
+    let listener = pod.listen(CONSOLE_PORT).await.unwrap();
+    tokio::spawn(async move {
+        while let Ok((conn, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let (mut rd, mut wr) = conn.into_split();
+                let _ = tokio::io::copy(&mut rd, &mut wr).await;
+            });
+        }
+    });
+}
