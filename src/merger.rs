@@ -13,6 +13,7 @@
 mod config_files;
 mod git;
 pub mod layout_loader;
+mod speculative;
 #[cfg(test)]
 pub(crate) mod testing;
 #[cfg(test)]

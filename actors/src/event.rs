@@ -77,6 +77,8 @@ pub struct ItemRef {
     pub oldrev: String,
     /// Revision under test.
     pub newrev: String,
+    /// The proposed change, when the item is one (not a plain ref update).
+    pub change: Option<crate::change::ChangeRef>,
 }
 
 impl ItemRef {
@@ -96,6 +98,7 @@ impl ItemRef {
                 .map(str::to_string),
             oldrev: event.oldrev.clone(),
             newrev: event.newrev.clone(),
+            change: None,
         }
     }
 }

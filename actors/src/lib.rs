@@ -3,6 +3,7 @@
 //!
 //! | module | what it holds |
 //! |---|---|
+//! | [`change`] | proposed changes, speculative states, and the merger and reporter ports |
 //! | [`event`] | trigger events and the ref an item is about |
 //! | [`result`] | build and buildset results with Zuul's names |
 //! | [`port`] | the traits `src/` implements: executor, store, layout loader |
@@ -18,6 +19,7 @@
 //! | [`handle`] | [`EngineHandle`], all that the web and drivers use |
 
 pub mod build;
+pub mod change;
 pub mod event;
 pub mod handle;
 pub mod log_hub;

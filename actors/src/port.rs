@@ -174,6 +174,10 @@ pub struct Ports {
     pub store: Arc<dyn BuildStore>,
     /// Loads layouts.
     pub loader: Arc<dyn LayoutLoader>,
+    /// Makes speculative states.
+    pub merger: Arc<dyn crate::change::SpeculativeMerger>,
+    /// Delivers reports (votes, merges).
+    pub reporter: Arc<dyn crate::change::Reporter>,
     /// Live logs.
     pub log_hub: LogHub,
 }

@@ -9,6 +9,9 @@ use futures_util::FutureExt;
 use portcullis_config::{ConfigFile, Layout, TenantConfig, TenantDef};
 use tokio::sync::watch;
 
+use crate::change::{
+    MergeError, MergeRequest, MergeState, Report, ReportError, Reporter, SpeculativeMerger,
+};
 use crate::port::{
     BuildLog, BuildOutcome, BuildRequest, BuildStore, Executor, LayoutLoader, LoadError, Ports,
     StoreError, StoreRecord,
@@ -173,6 +176,29 @@ impl LayoutLoader for MemoryLoader {
     }
 }
 
+/// A merger whose state is each item's own revision.
+pub struct FakeMerger;
+
+impl SpeculativeMerger for FakeMerger {
+    fn merge(&self, request: MergeRequest) -> BoxFuture<'static, Result<MergeState, MergeError>> {
+        let mut state = MergeState::default();
+        for merge in &request.items {
+            let key = (merge.item.connection.clone(), merge.item.project.clone());
+            state.commits.insert(key, merge.item.newrev.clone());
+        }
+        async move { Ok(state) }.boxed()
+    }
+}
+
+/// A reporter that accepts every report.
+pub struct FakeReporter;
+
+impl Reporter for FakeReporter {
+    fn report(&self, _: Report) -> BoxFuture<'static, Result<(), ReportError>> {
+        async { Ok(()) }.boxed()
+    }
+}
+
 /// A running engine with fakes, and the fakes to steer it.
 pub struct Harness {
     pub engine: EngineHandle,
@@ -210,6 +236,8 @@ impl Harness {
             executor: Arc::new(executor.clone()),
             store: Arc::new(store.clone()),
             loader: Arc::new(loader.clone()),
+            merger: Arc::new(FakeMerger),
+            reporter: Arc::new(FakeReporter),
             log_hub: log_hub.clone(),
         };
         let tenants = TenantConfig::parse("main.yaml", TENANT).unwrap();

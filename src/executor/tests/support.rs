@@ -247,6 +247,7 @@ pub fn request(fixture: &Fixture, uuid: &str, job: FrozenJob) -> BuildRequest {
             tag: None,
             oldrev: "0".repeat(40),
             newrev: fixture.commits.last().unwrap().clone(),
+            change: None,
         },
         job,
     }

@@ -24,6 +24,7 @@ fn request(nodeset: Nodeset) -> BuildRequest {
             tag: Some("v1.0".into()),
             oldrev: "0".repeat(40),
             newrev: "a".repeat(40),
+            change: None,
         },
         job: FrozenJob {
             name: "unit".into(),

@@ -186,5 +186,6 @@ pub fn item_ref(item: &Item) -> ItemRef {
         tag: None,
         oldrev: format!("{}-old", item.uuid),
         newrev: format!("{}-new", item.uuid),
+        change: None,
     }
 }

@@ -55,6 +55,11 @@ impl World {
             executor: Arc::new(NoExecutor),
             store: Arc::new(store.clone()),
             loader: Arc::new(EmptyLayout),
+            merger: Arc::new(crate::merger::Merger::new(
+                dir.path().join("git"),
+                Default::default(),
+            )),
+            reporter: Arc::new(crate::drivers::report::ConnectionReporter),
             log_hub: log_hub.clone(),
         };
         let scheduler = Scheduler::new(tenant_config(), ports).start();
@@ -111,6 +116,7 @@ fn history() -> Vec<StoreRecord> {
         tag: None,
         oldrev: "aaaa".into(),
         newrev: "bbbb".into(),
+        change: None,
     };
     let started = |job: &str, t: f64| StoreRecord::BuildStarted {
         buildset_uuid: "bs1".into(),
