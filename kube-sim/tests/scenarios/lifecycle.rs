@@ -109,3 +109,23 @@ async fn stopping_the_api_ends_a_running_forward_with_lost_connection() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_netns_left_by_a_dead_test_process_is_swept_when_a_simulation_starts() {
+    within(30, async {
+        // given a kube-sim netns whose owning pid cannot exist (above pid_max)
+        let name = format!("ks-999999999-{}-orphan", std::process::id());
+        let status = std::process::Command::new("ip")
+            .args(["netns", "add", &name])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let path = Path::new("/var/run/netns").join(&name);
+        assert!(path.exists());
+        // when a simulation starts
+        let _h = Harness::start().await;
+        // then the orphan is gone
+        assert!(!path.exists(), "{name} survived the sweep");
+    })
+    .await;
+}
