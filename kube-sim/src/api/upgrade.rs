@@ -163,38 +163,19 @@ pub fn port_forward(
 
 /// `…/exec` over the v5 (or v4) WebSocket channel protocol, or v4 over SPDY.
 pub fn exec(ctx: &Arc<Ctx>, ns: &str, name: &str, req: Request<Incoming>) -> Response<Body> {
-    let q = query(&req);
-    let flag = |k: &str| q.iter().any(|(n, v)| n == k && (v == "true" || v == "1"));
-    let container = q
-        .iter()
-        .find(|(n, _)| n == "container")
-        .map(|(_, v)| v.clone());
+    let (request, container) = match exec_request(&req) {
+        Ok(parsed) => parsed,
+        Err(e) => return error(&e),
+    };
     let netns = match running_pod(ctx, ns, name) {
         Ok(n) => n,
         Err(_) if ctx.cluster.pod(ns, name).is_ok() => {
-            let c = container.unwrap_or_default();
             return error(&ApiError::bad_request(format!(
-                "container not found (\"{c}\")"
+                "container not found (\"{container}\")"
             )));
         }
         Err(e) => return error(&e),
     };
-    let request = ExecRequest {
-        command: q
-            .iter()
-            .filter(|(n, _)| n == "command")
-            .map(|(_, v)| v.clone())
-            .collect(),
-        stdin: flag("stdin"),
-        stdout: flag("stdout"),
-        stderr: flag("stderr"),
-        v5: false,
-    };
-    if request.command.is_empty() {
-        return error(&ApiError::bad_request(
-            "you must specify at least 1 command",
-        ));
-    }
     if is_websocket(&req) {
         let offered = offered_protocols(&req);
         let Some(protocol) = EXEC_PROTOCOLS
@@ -227,6 +208,30 @@ pub fn exec(ctx: &Arc<Ctx>, ns: &str, name: &str, req: Request<Incoming>) -> Res
     accept_spdy(ctx, req, exec::spdy::PROTOCOL, move |io| {
         exec::spdy::serve(io, netns, request)
     })
+}
+
+/// The command and streams asked for, and the container named.
+fn exec_request(req: &Request<Incoming>) -> Result<(ExecRequest, String), ApiError> {
+    let q = query(req);
+    let flag = |k: &str| q.iter().any(|(n, v)| n == k && (v == "true" || v == "1"));
+    let values = |k: &'static str| -> Vec<String> {
+        q.iter()
+            .filter(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let request = ExecRequest {
+        command: values("command"),
+        stdin: flag("stdin"),
+        stdout: flag("stdout"),
+        stderr: flag("stderr"),
+        v5: false,
+    };
+    if request.command.is_empty() {
+        return Err(ApiError::bad_request("you must specify at least 1 command"));
+    }
+    let container = values("container").into_iter().next().unwrap_or_default();
+    Ok((request, container))
 }
 
 /// Accepts a SPDY/3.1 upgrade (a POST) with `protocol`, then runs `serve` on it.
