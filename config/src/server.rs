@@ -58,6 +58,8 @@ pub struct GitConnection {
     /// A folder of example projects: a project missing under a local `baseurl`
     /// is created from the subfolder of its name on first start (the quickstart).
     pub seed: Option<PathBuf>,
+    /// Branches under this prefix are proposed changes, not branches (`review/`).
+    pub review_prefix: String,
 }
 
 /// How the executor finds `ansible-playbook`.
@@ -117,6 +119,12 @@ struct RawGit {
     #[serde(default = "default_poll_delay")]
     poll_delay: f64,
     seed: Option<String>,
+    #[serde(default = "default_review_prefix")]
+    review_prefix: String,
+}
+
+fn default_review_prefix() -> String {
+    "review/".to_string()
 }
 
 fn default_poll_delay() -> f64 {
@@ -181,6 +189,7 @@ impl ServerConfig {
                 baseurl,
                 poll_delay: git.poll_delay,
                 seed: git.seed.map(|s| base.join(s)),
+                review_prefix: git.review_prefix,
             };
             connections.insert(name, Connection::Git(connection));
         }
@@ -247,6 +256,7 @@ mod tests {
                 baseurl: "/srv/p/repos".into(),
                 poll_delay: 0.5,
                 seed: None,
+                review_prefix: "review/".into(),
             })
         );
         assert_eq!(config.web_root, "http://127.0.0.1:9000/");

@@ -62,6 +62,7 @@ pub(crate) fn connections(baseurl: &Path) -> BTreeMap<String, Connection> {
         baseurl: baseurl.display().to_string(),
         poll_delay: 0.05,
         seed: None,
+        review_prefix: "review/".into(),
     };
     BTreeMap::from([("local".to_string(), Connection::Git(git))])
 }

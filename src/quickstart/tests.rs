@@ -19,6 +19,7 @@ fn connection(baseurl: &Path, seed: &Path) -> GitConnection {
         baseurl: baseurl.display().to_string(),
         poll_delay: 1.0,
         seed: Some(seed.to_path_buf()),
+        review_prefix: "review/".into(),
     }
 }
 

@@ -188,6 +188,7 @@ impl Fixture {
             baseurl: self.dir.path().join("repos").display().to_string(),
             poll_delay: 60.0,
             seed: None,
+            review_prefix: "review/".into(),
         });
         let connections = BTreeMap::from([(CONNECTION.to_string(), connection)]);
         Merger::new(self.dir.path().join("git-cache"), connections)
