@@ -61,9 +61,9 @@ impl Pipeline {
     }
 
     fn manager_name(&self) -> &'static str {
-        match self.layout.pipeline(&self.name).map(|p| p.manager) {
-            Some(Manager::Independent) | None => "independent",
-        }
+        self.layout
+            .pipeline(&self.name)
+            .map_or(Manager::Independent.name(), |p| p.manager.name())
     }
 }
 

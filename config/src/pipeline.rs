@@ -2,21 +2,53 @@
 //!
 //! [`RawPipeline`] is the stanza as written; [`RawPipeline::check`] turns it
 //! into a [`Pipeline`] once the connections and their drivers are known.
+//! Every attribute Zuul documents is stored with Zuul's default, also those
+//! only some managers use (the window of a dependent pipeline).
 
-use std::collections::BTreeMap;
+mod raw;
 
 use regex::Regex;
-use serde::Deserialize;
+use serde::Serialize;
 
-use crate::form::{OrderedMap, StringList};
-use crate::job::Source;
-use crate::ConfigError;
+pub use raw::{RawPipeline, RawTrigger};
 
 /// How a pipeline manages its items.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Manager {
     /// Every item on its own; no order between items.
     Independent,
+    /// Gating: items of a shared queue are tested speculatively in order.
+    Dependent,
+    /// Shared queues, one item of each processed at a time.
+    Serial,
+    /// One item per project and ref; newer items replace waiting ones.
+    Supercedent,
+}
+
+impl Manager {
+    /// The manager's name as written in config.
+    pub fn name(self) -> &'static str {
+        match self {
+            Manager::Independent => "independent",
+            Manager::Dependent => "dependent",
+            Manager::Serial => "serial",
+            Manager::Supercedent => "supercedent",
+        }
+    }
+}
+
+/// How the build scheduler ranks a pipeline's jobs against other pipelines'.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Precedence {
+    /// Runs after the others.
+    Low,
+    /// The default.
+    #[default]
+    Normal,
+    /// Runs before the others.
+    High,
 }
 
 /// A pipeline of a tenant's layout.
@@ -36,6 +68,151 @@ pub struct Pipeline {
     pub success: Vec<Reporter>,
     /// Reporters when a voting job did not succeed.
     pub failure: Vec<Reporter>,
+    /// Reporters for every other action (enqueue, merge-conflict, ...).
+    pub reporters: ActionReporters,
+    /// Conditions an item must meet to enter, per connection.
+    pub require: Vec<Requirement>,
+    /// Conditions that keep an item out, per connection.
+    pub reject: Vec<Requirement>,
+    /// Scheduling rank against other pipelines.
+    pub precedence: Precedence,
+    /// Pipelines an item leaves when it enters this one.
+    pub supercedes: Vec<String>,
+    /// True when the pipeline runs on reviewed changes (post-review jobs allowed).
+    pub post_review: bool,
+    /// Whether an item is removed when its change gets a new patchset.
+    pub dequeue_on_new_patchset: bool,
+    /// Whether dependencies are left out of independent pipelines.
+    pub ignore_dependencies: bool,
+    /// Whether items may come from connections the pipeline does not name.
+    pub allow_other_connections: bool,
+    /// Whether an enqueue request may carry job parameters.
+    pub allow_parameters: bool,
+    /// Consecutive failed items after which the pipeline stops reporting.
+    pub disable_after_consecutive_failures: Option<u32>,
+    /// Rate limiting of a dependent pipeline.
+    pub window: Window,
+    /// Texts of the reports.
+    pub messages: Messages,
+}
+
+/// Reporters of the actions beyond start, success and failure.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ActionReporters {
+    /// When an item enters the pipeline.
+    pub enqueue: Vec<Reporter>,
+    /// When an item cannot be merged; the failure reporters when empty.
+    pub merge_conflict: Vec<Reporter>,
+    /// When an item has a config error; the failure reporters when empty.
+    pub config_error: Vec<Reporter>,
+    /// When an item leaves without running jobs.
+    pub no_jobs: Vec<Reporter>,
+    /// When the pipeline becomes disabled.
+    pub disabled: Vec<Reporter>,
+    /// When a started item leaves without a result.
+    pub dequeue: Vec<Reporter>,
+}
+
+/// A pipeline's active window (dependent pipelines), as Zuul defaults it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Window {
+    /// Initial size; 0 means no limit.
+    pub initial: u32,
+    /// Smallest size.
+    pub floor: u32,
+    /// Largest size; `None`: no limit.
+    pub ceiling: Option<u32>,
+    /// How the window grows after a merge.
+    pub increase: WindowChange,
+    /// How the window shrinks after a failure.
+    pub decrease: WindowChange,
+}
+
+/// One direction of window change: the kind and its factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct WindowChange {
+    /// Add/subtract or multiply/divide.
+    pub kind: WindowChangeKind,
+    /// The amount.
+    pub factor: u32,
+}
+
+/// Whether a window change adds or multiplies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WindowChangeKind {
+    /// By adding or subtracting the factor.
+    Linear,
+    /// By multiplying or dividing by the factor.
+    Exponential,
+}
+
+impl Default for Window {
+    fn default() -> Self {
+        Window {
+            initial: 20,
+            floor: 3,
+            ceiling: None,
+            increase: WindowChange {
+                kind: WindowChangeKind::Linear,
+                factor: 1,
+            },
+            decrease: WindowChange {
+                kind: WindowChangeKind::Exponential,
+                factor: 2,
+            },
+        }
+    }
+}
+
+/// The introductory texts of reports, with Zuul's defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Messages {
+    /// On success.
+    pub success: String,
+    /// On failure.
+    pub failure: String,
+    /// When jobs start; `{pipeline.name}` is replaced when reporting.
+    pub start: String,
+    /// When an item is enqueued.
+    pub enqueue: String,
+    /// On a merge conflict.
+    pub merge_conflict: String,
+    /// When no jobs ran.
+    pub no_jobs: String,
+    /// When an item is dequeued without a result.
+    pub dequeue: String,
+    /// Appended to every report.
+    pub footer: String,
+}
+
+/// Zuul's default merge-conflict text.
+const MERGE_CONFLICT: &str = "Merge Failed.\n\nThis change or one of its cross-repo dependencies \
+was unable to be automatically merged with the current state of its repository. \
+Please rebase the change and upload a new patchset.";
+
+impl Default for Messages {
+    fn default() -> Self {
+        Messages {
+            success: "Build succeeded.".into(),
+            failure: "Build failed.".into(),
+            start: "Starting {pipeline.name} jobs.".into(),
+            enqueue: String::new(),
+            merge_conflict: MERGE_CONFLICT.into(),
+            no_jobs: String::new(),
+            dequeue: "Build canceled.".into(),
+            footer: String::new(),
+        }
+    }
+}
+
+/// A requirement (or rejection) on one connection, in the driver's own terms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Requirement {
+    /// Connection name.
+    pub connection: String,
+    /// The driver's settings as written.
+    pub settings: serde_json::Value,
 }
 
 /// One trigger of a pipeline on a git connection.
@@ -88,147 +265,22 @@ impl Pipeline {
     pub fn is_triggered_by(&self, event: &EventFacts<'_>) -> bool {
         self.triggers.iter().any(|t| t.matches(event))
     }
-}
 
-/// A `- pipeline:` stanza as written, before its connections are checked.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct RawPipeline {
-    /// Pipeline name.
-    pub name: String,
-    /// Free text.
-    pub description: Option<String>,
-    /// Manager name as written.
-    pub manager: String,
-    /// `low`, `normal` or `high`; accepted and checked, not used yet.
-    pub precedence: Option<String>,
-    /// Per connection, its trigger filters.
-    #[serde(default)]
-    pub trigger: OrderedMap<Vec<RawTrigger>>,
-    /// Per connection, reporter settings when an item starts.
-    #[serde(default)]
-    pub start: OrderedMap<serde_yaml::Value>,
-    /// Per connection, reporter settings on success.
-    #[serde(default)]
-    pub success: OrderedMap<serde_yaml::Value>,
-    /// Per connection, reporter settings on failure.
-    #[serde(default)]
-    pub failure: OrderedMap<serde_yaml::Value>,
-    /// Where it was defined (set after parsing).
-    #[serde(skip)]
-    pub source: Source,
-}
-
-/// One trigger filter of a git connection, as written.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct RawTrigger {
-    /// Event types.
-    pub event: StringList,
-    /// Ref regexes.
-    #[serde(default, rename = "ref")]
-    pub refs: StringList,
-    /// Ignore deletions; Zuul's git driver defaults to true.
-    #[serde(default = "yes")]
-    pub ignore_deletes: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-impl RawPipeline {
-    /// Checks the manager, triggers and reporters against `drivers` (connection → driver).
-    pub fn check(self, drivers: &BTreeMap<String, String>) -> Result<Pipeline, ConfigError> {
-        let at = |m: String| ConfigError::at(&self.source, format!("pipeline {}: {m}", self.name));
-        let manager = match self.manager.as_str() {
-            "independent" => Manager::Independent,
-            "dependent" | "serial" | "supercedent" => {
-                return Err(at(format!(
-                    "manager `{}` is not supported yet",
-                    self.manager
-                )))
-            }
-            other => return Err(at(format!("unknown manager `{other}`"))),
-        };
-        if let Some(p) = self
-            .precedence
-            .as_deref()
-            .filter(|p| !["low", "normal", "high"].contains(p))
-        {
-            return Err(at(format!(
-                "precedence `{p}` is not one of low, normal, high"
-            )));
+    /// The reporters of a merge conflict: its own, or the failure reporters as in Zuul.
+    pub fn merge_conflict_reporters(&self) -> &[Reporter] {
+        match self.reporters.merge_conflict.is_empty() {
+            true => &self.failure,
+            false => &self.reporters.merge_conflict,
         }
-        let mut triggers = Vec::new();
-        for (connection, filters) in &self.trigger.0 {
-            match drivers.get(connection).map(String::as_str) {
-                None => return Err(at(format!("trigger: unknown connection `{connection}`"))),
-                Some("git") => {}
-                Some(driver) => {
-                    return Err(at(format!(
-                        "trigger: connection `{connection}` uses driver `{driver}`; only git triggers are supported yet"
-                    )))
-                }
-            }
-            for filter in filters {
-                triggers.push(check_trigger(connection, filter).map_err(at)?);
-            }
+    }
+
+    /// The reporters of a config error: its own, or the failure reporters as in Zuul.
+    pub fn config_error_reporters(&self) -> &[Reporter] {
+        match self.reporters.config_error.is_empty() {
+            true => &self.failure,
+            false => &self.reporters.config_error,
         }
-        Ok(Pipeline {
-            manager,
-            triggers,
-            start: reporters(&self.start, drivers).map_err(at)?,
-            success: reporters(&self.success, drivers).map_err(at)?,
-            failure: reporters(&self.failure, drivers).map_err(at)?,
-            name: self.name.clone(),
-            description: self.description.clone(),
-        })
     }
-}
-
-fn check_trigger(connection: &str, raw: &RawTrigger) -> Result<Trigger, String> {
-    if let Some(event) = raw.event.0.iter().find(|e| *e != "ref-updated") {
-        return Err(format!(
-            "trigger: event `{event}` is not a git event (only ref-updated is)"
-        ));
-    }
-    // Zuul matches refs from their start (Python's re.match), so we anchor too.
-    let refs = raw
-        .refs
-        .0
-        .iter()
-        .map(|r| {
-            Regex::new(&format!("^(?:{r})"))
-                .map_err(|e| format!("trigger: ref `{r}` is not a regex: {e}"))
-        })
-        .collect::<Result<_, _>>()?;
-    Ok(Trigger {
-        connection: connection.to_string(),
-        events: raw.event.0.clone(),
-        refs,
-        ignore_deletes: raw.ignore_deletes,
-    })
-}
-
-fn reporters(
-    raw: &OrderedMap<serde_yaml::Value>,
-    drivers: &BTreeMap<String, String>,
-) -> Result<Vec<Reporter>, String> {
-    raw.0
-        .iter()
-        .map(|(connection, settings)| {
-            if !drivers.contains_key(connection) {
-                return Err(format!("reporter: unknown connection `{connection}`"));
-            }
-            let settings = serde_json::to_value(settings)
-                .map_err(|e| format!("reporter {connection}: {e}"))?;
-            Ok(Reporter {
-                connection: connection.clone(),
-                settings,
-            })
-        })
-        .collect()
 }
 
 #[cfg(test)]

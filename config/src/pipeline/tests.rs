@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::testing::{drivers, file, layout, CONFIG};
+use crate::ConfigError;
 use crate::Layout;
 
 fn pipeline(text: &str) -> Result<Pipeline, ConfigError> {
@@ -126,11 +127,6 @@ fn a_bad_trigger_is_a_located_error() {
             "event: patchset-created",
             "not a git event",
         ),
-        (
-            "manager: independent",
-            "manager: dependent",
-            "not supported yet",
-        ),
         ("manager: independent", "manager: bogus", "unknown manager"),
     ];
     for (from, to, expected) in cases {
@@ -146,4 +142,156 @@ fn a_pipeline_defined_twice_is_an_error() {
     let err = pipeline(&text).unwrap_err();
     assert!(err.message.contains("already defined"), "{err}");
     assert_eq!(err.line, 15);
+}
+
+const GATE: &str = "\
+- pipeline:
+    name: gate
+    manager: dependent
+    precedence: high
+    supercedes: check
+    post-review: true
+    dequeue-on-new-patchset: false
+    disable-after-consecutive-failures: 3
+    window: 10
+    window-floor: 2
+    window-ceiling: 40
+    window-increase-type: exponential
+    window-increase-factor: 2
+    window-decrease-type: linear
+    window-decrease-factor: 3
+    success-message: Gated.
+    trigger:
+      local:
+        - event: ref-updated
+    enqueue:
+      mail: {to: a@example.org}
+    merge-conflict:
+      mail: {to: b@example.org}
+    disabled:
+      mail: {to: ops@example.org}
+";
+
+#[test]
+fn every_manager_is_accepted() {
+    for (name, manager) in [
+        ("independent", Manager::Independent),
+        ("dependent", Manager::Dependent),
+        ("serial", Manager::Serial),
+        ("supercedent", Manager::Supercedent),
+    ] {
+        let text = CONFIG.replace("manager: independent", &format!("manager: {name}"));
+        let pipeline = pipeline(&text).unwrap();
+        assert_eq!((pipeline.manager, pipeline.manager.name()), (manager, name));
+    }
+}
+
+#[test]
+fn a_dependent_pipeline_keeps_every_attribute_written() {
+    let gate = pipeline(GATE).unwrap();
+    assert_eq!(gate.precedence, Precedence::High);
+    assert_eq!(gate.supercedes, ["check"]);
+    assert!(gate.post_review && !gate.dequeue_on_new_patchset);
+    assert_eq!(gate.disable_after_consecutive_failures, Some(3));
+    let up = WindowChange {
+        kind: WindowChangeKind::Exponential,
+        factor: 2,
+    };
+    let down = WindowChange {
+        kind: WindowChangeKind::Linear,
+        factor: 3,
+    };
+    let window = Window {
+        initial: 10,
+        floor: 2,
+        ceiling: Some(40),
+        increase: up,
+        decrease: down,
+    };
+    assert_eq!(gate.window, window);
+    assert_eq!(gate.messages.success, "Gated.");
+    assert_eq!(gate.reporters.enqueue[0].settings["to"], "a@example.org");
+    assert_eq!(gate.reporters.disabled[0].connection, "mail");
+}
+
+#[test]
+fn unset_attributes_take_zuuls_defaults() {
+    let post = pipeline(CONFIG).unwrap();
+    assert_eq!(post.precedence, Precedence::Normal);
+    assert_eq!(post.window, Window::default());
+    assert_eq!((post.window.initial, post.window.floor), (20, 3));
+    assert!(post.dequeue_on_new_patchset && post.allow_other_connections);
+    assert!(!post.post_review && !post.ignore_dependencies);
+    assert_eq!(post.messages.failure, "Build failed.");
+    assert_eq!(post.messages.start, "Starting {pipeline.name} jobs.");
+}
+
+#[test]
+fn merge_conflicts_and_config_errors_fall_back_to_failure_reporters() {
+    let text = GATE.replace(
+        "    disabled:",
+        "    failure:\n      mail: {to: f@example.org}\n    disabled:",
+    );
+    let gate = pipeline(&text).unwrap();
+    assert_eq!(
+        gate.merge_conflict_reporters()[0].settings["to"],
+        "b@example.org"
+    );
+    assert_eq!(
+        gate.config_error_reporters()[0].settings["to"],
+        "f@example.org"
+    );
+}
+
+#[test]
+fn window_rules_are_checked() {
+    let cases = [
+        (
+            "window-ceiling: 40",
+            "window-ceiling: 1",
+            "less than window-floor",
+        ),
+        (
+            "window-floor: 2",
+            "window-floor: 0",
+            "window-floor must be at least 1",
+        ),
+        (
+            "window-increase-type: exponential",
+            "window-increase-type: fast",
+            "not linear",
+        ),
+        ("window: 10", "window: -1", "window"),
+        (
+            "disable-after-consecutive-failures: 3",
+            "disable-after-consecutive-failures: 0",
+            "at least 1",
+        ),
+        ("precedence: high", "precedence: urgent", "not one of low"),
+        (
+            "supercedes: check",
+            "supercedes: check\n    bogus-key: 1",
+            "bogus-key",
+        ),
+    ];
+    for (from, to, expected) in cases {
+        let err = pipeline(&GATE.replace(from, to)).unwrap_err();
+        assert!(err.message.contains(expected), "{to}: {err}");
+    }
+}
+
+#[test]
+fn git_connections_take_no_requirements_but_other_drivers_keep_theirs() {
+    let on_git = CONFIG.replace(
+        "    trigger:",
+        "    require:\n      local: {approval: []}\n    trigger:",
+    );
+    let err = pipeline(&on_git).unwrap_err();
+    assert!(err.message.contains("no pipeline requirements"), "{err}");
+    let on_mail = CONFIG.replace(
+        "    trigger:",
+        "    reject:\n      mail: {open: false}\n    trigger:",
+    );
+    let post = pipeline(&on_mail).unwrap();
+    assert_eq!(post.reject[0].settings["open"], false);
 }
