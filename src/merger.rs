@@ -8,24 +8,30 @@
 //! |---|---|
 //! | `git` | running the git CLI through `tokio::process` |
 //! | `config_files` | which files of a repo are its Zuul config |
+//! | `scratch` | per-project scratch work trees where changes are merged, in every merge mode |
+//! | `speculative` | the engine's `SpeculativeMerger` port: speculative states under `refs/portcullis/state/` |
+//! | `land` | [`Merger::land`]: merging a change into its upstream target branch |
 //! | [`layout_loader`] | [`RepoLayoutLoader`]: a tenant's layout from its repos |
 
 mod config_files;
 mod git;
+mod land;
 pub mod layout_loader;
+mod scratch;
 mod speculative;
 #[cfg(test)]
 pub(crate) mod testing;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use portcullis_config::server::Connection;
 
 pub(crate) use git::Git;
+pub use land::{LandError, Landing};
 pub use layout_loader::RepoLayoutLoader;
 
 /// Why a git operation failed.
@@ -89,6 +95,8 @@ struct Inner {
     connections: BTreeMap<String, Connection>,
     /// One lock per (connection, project) cache repo, created on first use.
     locks: Mutex<ProjectLocks>,
+    /// The (connection, project) scratch trees made fresh in this process and healthy since.
+    scratch_ready: Mutex<HashSet<(String, String)>>,
 }
 
 impl Merger {
@@ -99,8 +107,14 @@ impl Merger {
                 cache_dir,
                 connections,
                 locks: Mutex::new(HashMap::new()),
+                scratch_ready: Mutex::new(HashSet::new()),
             }),
         }
+    }
+
+    /// The folder of the cache, owned by this merger.
+    pub fn cache_dir(&self) -> &Path {
+        &self.inner.cache_dir
     }
 
     /// The connections this merger knows.
@@ -236,6 +250,14 @@ impl Merger {
         locks.entry(key).or_default().clone()
     }
 
+    fn ready_scratch(&self) -> std::sync::MutexGuard<'_, HashSet<(String, String)>> {
+        // A poisoned set is still a valid set: at worst a tree is recreated once more.
+        self.inner
+            .scratch_ready
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// The project's bare cache repo, created empty on first use. Call with its lock held.
     async fn ensure_cache(&self, connection: &str, project: &str) -> Result<PathBuf, MergerError> {
         let path = self
@@ -268,6 +290,24 @@ async fn fetch(cache: &Path, url: &str) -> Result<(), MergerError> {
         .output()
         .await?;
     Ok(())
+}
+
+/// The head of `branch` in the cache, or `CommitNotFound` naming the branch.
+async fn branch_head(cache: &Path, project: &str, branch: &str) -> Result<String, MergerError> {
+    check_revision(project, branch)?;
+    let spec = format!("refs/heads/{branch}^{{commit}}");
+    let head = Git::new(Some(cache))
+        .args(["rev-parse", "--verify", "--quiet", &spec])
+        .text()
+        .await;
+    match head {
+        Ok(sha) => Ok(sha.trim().to_string()),
+        Err(MergerError::Git { .. }) => Err(MergerError::CommitNotFound {
+            project: project.to_string(),
+            commit: format!("branch {branch}"),
+        }),
+        Err(e) => Err(e),
+    }
 }
 
 async fn has_commit(repo: &Path, commit: &str) -> Result<bool, MergerError> {

@@ -1,21 +1,188 @@
 //! Speculative states: the engine's [`SpeculativeMerger`] port over the repo cache.
 //!
-//! For now each item is tested at its own revision, on its own: the ahead-of
-//! items and merge modes come with gating.
+//! A state is built project by project, each under its project's lock, in the
+//! project's scratch tree: for every (project, branch) the items touch, start at
+//! the branch head upstream (fetched fresh), then apply each change in queue
+//! order in its own merge mode. An item without a change (a ref update) simply
+//! sets its branch to its new revision. Projects the jobs need but no item
+//! touches are taken at their branch heads. Each project's resulting commit is
+//! kept under `refs/portcullis/state/<item_uuid>` in its cache repo, so it
+//! survives until a build checks it out.
+
+use std::collections::HashMap;
 
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
-use portcullis_actors::change::{MergeError, MergeRequest, MergeState, SpeculativeMerger};
+use portcullis_actors::change::{
+    MergeError, MergeItem, MergeRequest, MergeState, SpeculativeMerger,
+};
 
-use super::Merger;
+use super::scratch::{ApplyError, Patch, Scratch};
+use super::{branch_head, check_revision, fetch, has_commit, Git, Merger, MergerError};
+
+/// The ref namespace where states are kept in each cache repo.
+pub const STATE_REFS: &str = "refs/portcullis/state/";
 
 impl SpeculativeMerger for Merger {
     fn merge(&self, request: MergeRequest) -> BoxFuture<'static, Result<MergeState, MergeError>> {
-        let mut state = MergeState::default();
-        if let Some(last) = request.items.last() {
-            let key = (last.item.connection.clone(), last.item.project.clone());
-            state.commits.insert(key, last.item.newrev.clone());
-        }
-        async move { Ok(state) }.boxed()
+        let merger = self.clone();
+        async move { merger.speculate(&request).await }.boxed()
     }
 }
+
+/// What one project contributes to a state.
+struct ProjectPlan<'a> {
+    connection: &'a str,
+    project: &'a str,
+    /// Its items, in queue order.
+    items: Vec<&'a MergeItem>,
+    /// The branch to take when no item touches the project.
+    branch: Option<&'a str>,
+}
+
+impl Merger {
+    /// Builds the speculative state `request` asks for.
+    pub async fn speculate(&self, request: &MergeRequest) -> Result<MergeState, MergeError> {
+        let started = std::time::Instant::now();
+        let mut state = MergeState::default();
+        for plan in plans(request) {
+            let commit = self
+                .project_state(&plan, &request.item_uuid)
+                .await
+                .map_err(|error| match error {
+                    ApplyError::Conflict(detail) => MergeError::Conflict {
+                        project: plan.project.to_string(),
+                        detail,
+                    },
+                    ApplyError::Git(error) => MergeError::Failed(error.to_string()),
+                })?;
+            let key = (plan.connection.to_string(), plan.project.to_string());
+            state.commits.insert(key, commit);
+        }
+        let duration_ms = started.elapsed().as_millis() as u64;
+        tracing::debug!(item = %request.item_uuid, duration_ms, "speculative state built");
+        Ok(state)
+    }
+
+    /// One project's commit of the state, kept under its state ref.
+    async fn project_state(
+        &self,
+        plan: &ProjectPlan<'_>,
+        uuid: &str,
+    ) -> Result<String, ApplyError> {
+        let (connection, project) = (plan.connection, plan.project);
+        let url = self.repo_url(connection, project)?;
+        let lock = self.lock(connection, project);
+        let _guard = lock.lock().await;
+        let cache = self.ensure_cache(connection, project).await?;
+        fetch(&cache, &url).await?;
+        // The state so far of each branch the items target.
+        let mut heads: HashMap<&str, String> = HashMap::new();
+        let mut last = None;
+        let mut scratch: Option<Scratch> = None;
+        for merge in &plan.items {
+            let item = &merge.item;
+            let branch = item.branch.as_deref().unwrap_or(&item.ref_name);
+            let Some(change) = &item.change else {
+                heads.insert(branch, item.newrev.clone());
+                last = Some(item.newrev.clone());
+                continue;
+            };
+            check_revision(project, &item.newrev)?;
+            if !has_commit(&cache, &item.newrev).await? {
+                return Err(MergerError::CommitNotFound {
+                    project: project.to_string(),
+                    commit: item.newrev.clone(),
+                }
+                .into());
+            }
+            let base = match heads.get(branch) {
+                Some(commit) => commit.clone(),
+                None => branch_head(&cache, project, branch).await?,
+            };
+            let mut tree = match scratch.take() {
+                Some(tree) if tree.head() == base => tree,
+                _ => self.scratch(connection, project, &cache, &base).await?,
+            };
+            let patch = Patch {
+                sha: &item.newrev,
+                number: change.number,
+                message: &change.message,
+            };
+            let result = match tree.apply(&patch, merge.mode).await {
+                Ok(commit) => commit,
+                Err(error) => {
+                    self.drop_scratch(connection, project);
+                    return Err(error);
+                }
+            };
+            heads.insert(branch, result.clone());
+            last = Some(result);
+            scratch = Some(tree);
+        }
+        let commit = match (last, plan.branch) {
+            (Some(commit), _) => commit,
+            (None, Some(branch)) => branch_head(&cache, project, branch).await?,
+            (None, None) => {
+                return Err(MergerError::CommitNotFound {
+                    project: project.to_string(),
+                    commit: "any branch".into(),
+                }
+                .into())
+            }
+        };
+        keep(&cache, uuid, &commit).await?;
+        Ok(commit)
+    }
+}
+
+/// Keeps `commit` reachable under the item's state ref (a ref update item may
+/// name a revision the cache lacks; it then stays unkept, as there is nothing to keep).
+async fn keep(cache: &std::path::Path, uuid: &str, commit: &str) -> Result<(), MergerError> {
+    let valid = !uuid.is_empty() && uuid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !valid || !has_commit(cache, commit).await? {
+        return Ok(());
+    }
+    Git::new(Some(cache))
+        .args(["update-ref", &format!("{STATE_REFS}{uuid}"), commit])
+        .output()
+        .await?;
+    Ok(())
+}
+
+/// The projects of a request in order of first appearance, items first, then `required`.
+fn plans(request: &MergeRequest) -> Vec<ProjectPlan<'_>> {
+    let mut plans: Vec<ProjectPlan<'_>> = Vec::new();
+    for merge in &request.items {
+        let (connection, project) = (&merge.item.connection, &merge.item.project);
+        match plans
+            .iter_mut()
+            .find(|p| p.connection == connection && p.project == project)
+        {
+            Some(plan) => plan.items.push(merge),
+            None => plans.push(ProjectPlan {
+                connection,
+                project,
+                items: vec![merge],
+                branch: None,
+            }),
+        }
+    }
+    for (connection, project, branch) in &request.required {
+        if !plans
+            .iter()
+            .any(|p| p.connection == connection && p.project == project)
+        {
+            plans.push(ProjectPlan {
+                connection,
+                project,
+                items: Vec::new(),
+                branch: Some(branch),
+            });
+        }
+    }
+    plans
+}
+
+#[cfg(test)]
+mod tests;

@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use portcullis_actors::change::{ChangeRef, MergeItem, MergeMode};
+use portcullis_actors::event::ItemRef;
 use portcullis_config::server::{Connection, GitConnection};
 
 use super::{Git, Merger};
@@ -54,6 +56,26 @@ impl TestRepo {
             .await;
         self.git(&["rev-parse", "HEAD"]).await
     }
+
+    /// Commits the files on a new branch `name` started at `from`, then goes back
+    /// to `master`; returns the commit.
+    pub async fn branch_commit(
+        &self,
+        name: &str,
+        from: &str,
+        files: &[(&str, &str)],
+        message: &str,
+    ) -> String {
+        self.git(&["checkout", "--quiet", "-B", name, from]).await;
+        let commit = self.commit(files, message).await;
+        self.git(&["checkout", "--quiet", "master"]).await;
+        commit
+    }
+
+    /// The text of `path` at `commit`.
+    pub async fn show(&self, commit: &str, path: &str) -> String {
+        self.git(&["show", &format!("{commit}:{path}")]).await
+    }
 }
 
 /// The git connection `local` with repos under `baseurl`.
@@ -70,4 +92,31 @@ pub(crate) fn connections(baseurl: &Path) -> BTreeMap<String, Connection> {
 /// A merger with its cache in `cache` over the `local` connection at `baseurl`.
 pub(crate) fn merger(baseurl: &Path, cache: &Path) -> Merger {
     Merger::new(cache.to_path_buf(), connections(baseurl))
+}
+
+/// Change `number` of `project` on connection `local`, proposing `patchset` to `target`.
+pub(crate) fn change_item(
+    project: &str,
+    target: &str,
+    number: u64,
+    patchset: &str,
+    mode: MergeMode,
+) -> MergeItem {
+    let item = ItemRef {
+        connection: "local".into(),
+        project: project.into(),
+        ref_name: format!("refs/heads/{target}"),
+        branch: Some(target.into()),
+        tag: None,
+        oldrev: String::new(),
+        newrev: patchset.into(),
+        change: Some(ChangeRef {
+            number,
+            patchset: patchset.into(),
+            url: None,
+            message: format!("Change {number}\n"),
+            depends_on: Vec::new(),
+        }),
+    };
+    MergeItem { item, mode }
 }
