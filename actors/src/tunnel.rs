@@ -257,7 +257,9 @@ impl Actor for Tunnel {
     }
 
     fn stopping(&mut self, ctx: &mut Self::Context) -> Running {
-        if self.state == TunnelState::Stopped {
+        // Without a runtime (the system is being torn down) nothing async can
+        // run: `Drop` kills the group synchronously instead.
+        if self.state == TunnelState::Stopped || tokio::runtime::Handle::try_current().is_err() {
             return Running::Stop;
         }
         self.shutdown(CloseReason::ActorStopped, ctx);
@@ -270,7 +272,7 @@ impl Drop for Tunnel {
     /// (e.g. its system shut down): kill the group before the port is released.
     fn drop(&mut self) {
         if let Some(pgid) = self.pgid.take() {
-            stop::kill_now(pgid, self.child.as_mut());
+            stop::kill_now(pgid, self.child.take());
         }
     }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use actix::fut::wrap_future;
 use actix::prelude::*;
 use nix::sys::signal::{killpg, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use tokio::process::Child;
 use tokio::sync::oneshot;
@@ -167,16 +168,19 @@ async fn until_gone(pgid: Pid) -> Vec<u32> {
     }
 }
 
-/// SIGKILLs the group at once and reaps the leader if it can within a second;
-/// for `Drop`, where nothing can be awaited.
-pub(super) fn kill_now(pgid: Pid, child: Option<&mut Child>) {
+/// SIGKILLs the group at once and reaps the leader if it can within a
+/// second; for `Drop`, where nothing can be awaited and the runtime may be gone.
+pub(super) fn kill_now(pgid: Pid, child: Option<Child>) {
     let _ = killpg(pgid, Signal::SIGKILL);
     let Some(child) = child else { return };
+    // tokio's own reaping needs its runtime, so reap with waitpid and keep
+    // tokio from signalling a pid that may be reused by then.
+    std::mem::forget(child);
     for _ in 0..1000 {
-        match child.try_wait() {
-            Ok(None) => std::thread::sleep(Duration::from_millis(1)),
-            Ok(Some(_)) | Err(_) => return,
+        match waitpid(pgid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) => std::thread::sleep(Duration::from_millis(1)),
+            Ok(_) | Err(_) => return,
         }
     }
-    tracing::warn!(pgid = %pgid, "killed tunnel loop not yet reaped; left to the runtime");
+    tracing::warn!(pgid = %pgid, "killed tunnel loop not reaped within a second");
 }

@@ -147,7 +147,10 @@ async fn reap_leftover_tunnels_ends_a_leftover_loop_and_spares_others() {
     assert!((1..=2).contains(&ended), "ended {ended}");
     let status = leftover.0.wait().expect("reaped");
     assert_eq!(status.signal(), Some(9));
-    assert_eq!(marked_processes(&format!("{marker}/40001")), Vec::<u32>::new());
+    assert_eq!(
+        marked_processes(&format!("{marker}/40001")),
+        Vec::<u32>::new()
+    );
     assert_eq!(unrelated.0.try_wait().expect("alive"), None);
 }
 

@@ -115,7 +115,8 @@ async fn a_kubectl_that_exits_0_after_a_lost_connection_is_restarted_too() {
     let tunnel = given.start().await.expect("tunnel");
     let port = tunnel.send(GetTunnelState).await.unwrap().port;
 
-    let back = round_trip(port, b"v:0\n").await.expect("connect");
+    // EOF or a reset: the stand-in closes the client without reading it.
+    let back = round_trip(port, b"v:0\n").await.unwrap_or_default();
     given.log.until("kubectl run 1 ended after").await;
     given.log.until("kubectl run 2 forwarding").await;
 
