@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod tunnel;
+
 /// Portcullis: a project gating system that speaks Zuul's configuration and REST API.
 #[derive(Parser)]
 #[command(version, about)]
@@ -22,6 +24,8 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Keeps one kubectl port-forward to a pod alive in the foreground, for debugging log streaming.
+    Tunnel(tunnel::TunnelArgs),
 }
 
 /// Runs the command line; the exit code says whether it worked.
@@ -30,6 +34,7 @@ pub fn main() -> ExitCode {
     init_logging();
     let outcome = match cli.command {
         Command::Serve { config } => actix::System::new().block_on(crate::server::serve(&config)),
+        Command::Tunnel(args) => actix::System::new().block_on(tunnel::run(args)),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
