@@ -76,7 +76,10 @@ pub struct TunnelSettings {
     /// How long a stop waits after SIGTERM before it SIGKILLs the group.
     pub stop_grace: Duration,
     /// This server's marker: its tunnel processes carry
-    /// `PORTCULLIS_TUNNEL=<instance>/<port>`, which `reap_leftover_tunnels` finds.
+    /// `PORTCULLIS_TUNNEL=<instance>/<port>`, which `reap_leftover_tunnels`
+    /// finds. A server sets it to something stable across its restarts (its
+    /// state dir) so the next start can end what a crash left; the default
+    /// (the pid) only suits one-off runs such as `portcullis tunnel`.
     pub instance: String,
 }
 
