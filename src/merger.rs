@@ -181,15 +181,7 @@ impl Merger {
         let lock = self.lock(connection, project);
         let _guard = lock.lock().await;
         let cache = self.ensure_cache(connection, project).await?;
-        if !has_commit(&cache, commit).await? {
-            fetch(&cache, &url).await?;
-            if !has_commit(&cache, commit).await? {
-                return Err(MergerError::CommitNotFound {
-                    project: project.to_string(),
-                    commit: commit.to_string(),
-                });
-            }
-        }
+        ensure_commit(&cache, &url, project, commit).await?;
         // A local clone hardlinks the cache's objects: fast, and unlike --shared it
         // keeps working if the cache later prunes objects of deleted branches.
         Git::new(None)
@@ -209,6 +201,27 @@ impl Merger {
             .output()
             .await?;
         Ok(())
+    }
+
+    /// The full message of `commit` (fetched into the cache when it is not there yet).
+    pub async fn commit_message(
+        &self,
+        connection: &str,
+        project: &str,
+        commit: &str,
+    ) -> Result<String, MergerError> {
+        let url = self.repo_url(connection, project)?;
+        check_revision(project, commit)?;
+        let lock = self.lock(connection, project);
+        let _guard = lock.lock().await;
+        let cache = self.ensure_cache(connection, project).await?;
+        ensure_commit(&cache, &url, project, commit).await?;
+        let text = Git::new(Some(&cache))
+            .args(["log", "-1", "--format=%B", commit])
+            .text()
+            .await?;
+        // `log` ends its output with a newline of its own.
+        Ok(text.strip_suffix('\n').unwrap_or(&text).to_string())
     }
 
     /// The project's Zuul config at the head of `branch`: the commit and its files
@@ -308,6 +321,25 @@ async fn branch_head(cache: &Path, project: &str, branch: &str) -> Result<String
         }),
         Err(e) => Err(e),
     }
+}
+
+/// Fetches when `commit` is not in the cache yet; `CommitNotFound` when it is nowhere.
+async fn ensure_commit(
+    cache: &Path,
+    url: &str,
+    project: &str,
+    commit: &str,
+) -> Result<(), MergerError> {
+    if !has_commit(cache, commit).await? {
+        fetch(cache, url).await?;
+        if !has_commit(cache, commit).await? {
+            return Err(MergerError::CommitNotFound {
+                project: project.to_string(),
+                commit: commit.to_string(),
+            });
+        }
+    }
+    Ok(())
 }
 
 async fn has_commit(repo: &Path, commit: &str) -> Result<bool, MergerError> {

@@ -2,6 +2,9 @@
 //! branches and tags every `poll-delay` seconds and turns each created, updated
 //! or deleted ref into a `ref-updated` trigger event.
 
+pub mod change_book;
+pub mod review;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 

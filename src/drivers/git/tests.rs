@@ -222,6 +222,10 @@ async fn an_unreadable_repo_is_logged_once_per_failure_streak() {
         .finish();
     // The test runtime is single-threaded, so the poller task logs through this subscriber.
     let _guard = tracing::subscriber::set_default(subscriber);
+    // tracing caches whether each log line is wanted, process-wide. With one subscriber
+    // it asks only the current thread's, so a line first reached by a concurrent test
+    // (which has none) would stay off here for good; with two live ones it asks both.
+    let _second = tracing::Dispatch::new(tracing_subscriber::registry());
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().to_path_buf();
     let w = start(dir, &["flaky"]);
