@@ -12,7 +12,7 @@ use portcullis_config::server::Connection;
 use portcullis_config::{ServerConfig, TenantConfig};
 
 use crate::drivers::git::{spawn_git_poller, PollerHandle};
-use crate::drivers::report::ConnectionReporter;
+use crate::drivers::report::GitReporter;
 use crate::executor::{AnsibleExecutor, ExecutorSettings};
 use crate::merger::layout_loader::RepoLayoutLoader;
 use crate::merger::Merger;
@@ -67,7 +67,7 @@ pub async fn serve(config_path: &Path) -> anyhow::Result<()> {
         store: Arc::new(store.clone()),
         loader: Arc::new(RepoLayoutLoader::new(merger.clone())),
         merger: Arc::new(merger.clone()),
-        reporter: Arc::new(ConnectionReporter),
+        reporter: Arc::new(GitReporter::new(merger.clone())),
         log_hub: log_hub.clone(),
     };
     let scheduler = actix::Actor::start(Scheduler::new(tenants.clone(), ports));
