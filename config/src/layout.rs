@@ -6,15 +6,19 @@
 //! error kept in [`Layout::errors`].
 
 mod check;
+mod lookup;
+
+pub use lookup::ProjectPipelineConfig;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::freeze::FrozenJob;
-use crate::job::JobVariant;
+use crate::job::{JobVariant, NodesetRef, Source};
 use crate::nodeset::Nodeset;
 use crate::pipeline::Pipeline;
 use crate::project::ProjectDef;
 use crate::project_config::{parse_objects, ConfigObject};
+use crate::semaphore::{Queue, Secret, Semaphore};
 use crate::tenant::TenantDef;
 use crate::ConfigError;
 
@@ -50,6 +54,18 @@ pub struct Layout {
     pub projects: BTreeMap<String, Vec<ProjectDef>>,
     /// Nodesets by name.
     pub nodesets: BTreeMap<String, Nodeset>,
+    /// Project-template stanzas by template name.
+    pub templates: BTreeMap<String, Vec<ProjectDef>>,
+    /// Nodesets made of alternatives, by name.
+    pub nodeset_alternatives: BTreeMap<String, Vec<NodesetRef>>,
+    /// Semaphores by name.
+    pub semaphores: BTreeMap<String, Semaphore>,
+    /// Shared queues by name.
+    pub queues: BTreeMap<String, Queue>,
+    /// Secrets by name.
+    pub secrets: BTreeMap<String, Secret>,
+    /// The parent of jobs that name none (the tenant's `default-parent`; `base` when unset).
+    pub default_parent: Option<String>,
     /// Per project, the branches config was read from (for implied branch matchers).
     pub branches: BTreeMap<String, BTreeSet<String>>,
     /// Problems found; objects with problems are left out of the layout.
@@ -110,16 +126,64 @@ impl Layout {
                 }
                 self.pipelines.push(pipeline);
             }
-            ConfigObject::Job(variant) => self.add_job(variant)?,
+            ConfigObject::Job(variant) => self.add_job(*variant)?,
             ConfigObject::Project(project) => self.add_project(project, tenant)?,
+            ConfigObject::ProjectTemplate(template) => self.add_template(template)?,
             ConfigObject::Nodeset(nodeset, source) => {
-                if self.nodesets.contains_key(&nodeset.name) {
-                    let message = format!("nodeset {} is already defined", nodeset.name);
-                    return Err(ConfigError::at(&source, message));
-                }
+                self.unique("nodeset", &nodeset.name, &source)?;
                 self.nodesets.insert(nodeset.name.clone(), nodeset);
             }
+            ConfigObject::NodesetAlternatives(name, all, source) => {
+                self.unique("nodeset", &name, &source)?;
+                self.nodeset_alternatives.insert(name, all);
+            }
+            ConfigObject::Semaphore(semaphore, source) => {
+                self.unique("semaphore", &semaphore.name, &source)?;
+                self.semaphores.insert(semaphore.name.clone(), semaphore);
+            }
+            ConfigObject::Queue(queue, source) => {
+                self.unique("queue", &queue.name, &source)?;
+                self.queues.insert(queue.name.clone(), queue);
+            }
+            ConfigObject::Secret(secret) => {
+                self.unique("secret", &secret.name, &secret.source)?;
+                self.secrets.insert(secret.name.clone(), secret);
+            }
         }
+        Ok(())
+    }
+
+    /// An error when an object of `kind` named `name` is already defined.
+    fn unique(&self, kind: &str, name: &str, source: &Source) -> Result<(), ConfigError> {
+        let taken = match kind {
+            "nodeset" => {
+                self.nodesets.contains_key(name) || self.nodeset_alternatives.contains_key(name)
+            }
+            "semaphore" => self.semaphores.contains_key(name),
+            "queue" => self.queues.contains_key(name),
+            _ => self.secrets.contains_key(name),
+        };
+        match taken {
+            true => Err(ConfigError::at(
+                source,
+                format!("{kind} {name} is already defined"),
+            )),
+            false => Ok(()),
+        }
+    }
+
+    fn add_template(&mut self, template: ProjectDef) -> Result<(), ConfigError> {
+        let name = template.name.clone().unwrap_or_default();
+        if let Some(first) = self.templates.get(&name).and_then(|t| t.first()) {
+            if first.source.project != template.source.project {
+                let message = format!(
+                    "project-template {name} is already defined in project {}",
+                    first.source.project
+                );
+                return Err(ConfigError::at(&template.source, message));
+            }
+        }
+        self.templates.entry(name).or_default().push(template);
         Ok(())
     }
 
@@ -167,7 +231,8 @@ impl Layout {
             );
             return Err(ConfigError::at(source, message));
         }
-        if !tenant.projects().iter().any(|p| p.name == name) {
+        let is_regex = name.starts_with('^');
+        if !is_regex && !tenant.projects().iter().any(|p| p.name == name) {
             let message = format!("project {name} is not in tenant {}", tenant.name);
             return Err(ConfigError::at(source, message));
         }
@@ -190,6 +255,18 @@ impl Layout {
         branch: &str,
     ) -> Result<Vec<FrozenJob>, ConfigError> {
         crate::freeze::freeze_job_graph(self, pipeline, project, branch)
+    }
+
+    /// The frozen jobs to run for a change to `files` (`None`: not known) of `project`
+    /// on `branch` in `pipeline`; file matchers decide which listed jobs run.
+    pub fn job_graph_for_files(
+        &self,
+        pipeline: &str,
+        project: &str,
+        branch: &str,
+        files: Option<&[String]>,
+    ) -> Result<Vec<FrozenJob>, ConfigError> {
+        crate::freeze::freeze_job_graph_for_files(self, pipeline, project, branch, files)
     }
 }
 

@@ -13,6 +13,7 @@
 //! | [`tenant`] | the tenant config: tenants, sources, projects |
 //! | [`project_config`] | parsing one zuul.yaml file into config objects |
 //! | [`pipeline`], [`job`], [`project`], [`nodeset`] | the config objects |
+//! | [`semaphore`], [`pragma`] | semaphores, queues, secrets; per-file pragmas |
 //! | [`layout`] | a tenant's assembled config objects |
 //! | [`freeze`] | the frozen job graph of one item |
 //! | [`stanza`], [`form`] | reading top-level items with their lines; shared YAML shapes |
@@ -24,8 +25,10 @@ pub mod job;
 pub mod layout;
 pub mod nodeset;
 pub mod pipeline;
+pub mod pragma;
 pub mod project;
 pub mod project_config;
+pub mod semaphore;
 pub mod server;
 pub mod stanza;
 pub mod tenant;

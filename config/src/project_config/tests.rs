@@ -17,7 +17,7 @@ fn one_error(text: &str) -> ConfigError {
 fn jobs_of(text: &str) -> Vec<JobVariant> {
     let objects = parse_project_config(&file("demo", "zuul.yaml", text)).unwrap();
     let jobs = objects.into_iter().filter_map(|o| match o {
-        ConfigObject::Job(job) => Some(job),
+        ConfigObject::Job(job) => Some(*job),
         _ => None,
     });
     jobs.collect()
@@ -48,12 +48,12 @@ fn a_wrong_type_is_an_error_at_its_line() {
 
 #[test]
 fn a_zuul_attribute_we_lack_says_it_is_not_supported_yet() {
-    let err = one_error("- job:\n    name: a\n    roles: []\n");
+    let err = one_error("- job:\n    name: a\n    include-vars: [v.yaml]\n");
     assert!(
-        err.message.contains("`roles` is not supported yet"),
+        err.message.contains("`include-vars` is not supported yet"),
         "{err}"
     );
-    let err = one_error("- secret:\n    name: s\n");
+    let err = one_error("- image:\n    name: s\n");
     assert!(err.message.contains("not supported yet"), "{err}");
 }
 
@@ -81,15 +81,25 @@ fn playbooks_are_normalised_from_every_form() {
     post-run: {name: post.yaml}
 ";
     let job = &jobs_of(text)[0];
-    assert_eq!(job.run.as_deref(), Some(&["one.yaml".to_string()][..]));
-    assert_eq!(job.pre_run.clone().unwrap(), ["p1.yaml", "p2.yaml"]);
-    assert_eq!(job.post_run.clone().unwrap(), ["post.yaml"]);
+    let paths = |p: &Option<Vec<crate::job::PlaybookDef>>| -> Vec<String> {
+        p.iter().flatten().map(|d| d.path.clone()).collect()
+    };
+    assert_eq!(paths(&job.run), ["one.yaml"]);
+    assert_eq!(paths(&job.pre_run), ["p1.yaml", "p2.yaml"]);
+    assert_eq!(paths(&job.post_run), ["post.yaml"]);
 }
 
 #[test]
-fn a_playbook_dict_with_other_keys_is_an_error() {
-    let err = one_error("- job:\n    name: a\n    run: {name: x.yaml, semaphores: [s]}\n");
-    assert!(err.message.contains("not supported yet"), "{err}");
+fn a_playbook_dict_carries_semaphores_and_cleanup() {
+    let text =
+        "- job:\n    name: a\n    post-run: {name: x.yaml, semaphores: [s, t], cleanup: true}\n";
+    let post = jobs_of(text)[0].post_run.clone().unwrap();
+    assert_eq!(
+        (post[0].semaphores.clone(), post[0].cleanup),
+        (vec!["s".into(), "t".into()], true)
+    );
+    let err = one_error("- job:\n    name: a\n    run: {name: x.yaml, colour: blue}\n");
+    assert!(err.message.contains("colour"), "{err}");
 }
 
 #[test]

@@ -203,6 +203,7 @@ impl Fixture {
             commit: self.commits[0].clone(),
             path: path.into(),
             trusted: false,
+            ..Default::default()
         }
     }
 
@@ -230,6 +231,7 @@ pub fn job(run: Vec<PlaybookRef>) -> FrozenJob {
         timeout: None,
         voting: true,
         vars: serde_json::Map::new(),
+        ..Default::default()
     }
 }
 

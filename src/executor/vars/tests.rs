@@ -37,6 +37,7 @@ fn request(nodeset: Nodeset) -> BuildRequest {
             timeout: Some(30),
             voting: false,
             vars,
+            ..Default::default()
         },
     }
 }
