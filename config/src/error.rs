@@ -19,7 +19,25 @@ pub struct ConfigError {
     pub line: usize,
     /// What is wrong and what was expected.
     pub message: String,
+    /// A few lines of the file from the problem's line on, when the text is known.
+    pub snippet: Option<String>,
+    /// How bad it is: errors leave the object out, warnings only tell.
+    pub severity: Severity,
 }
+
+/// How bad a configuration problem is, as Zuul's config-errors API says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The object is left out of the layout.
+    #[default]
+    Error,
+    /// The object loads; something deserves a look.
+    Warning,
+}
+
+/// Lines shown in a snippet: the object's start and what follows.
+const SNIPPET_LINES: usize = 6;
 
 fn location_prefix(project: &Option<String>, branch: &Option<String>) -> String {
     match (project, branch) {
@@ -38,6 +56,8 @@ impl ConfigError {
             file: file.into(),
             line,
             message: message.into(),
+            snippet: None,
+            severity: Severity::Error,
         }
     }
 
@@ -61,6 +81,8 @@ impl ConfigError {
             file: file.path.clone(),
             line,
             message: message.into(),
+            snippet: None,
+            severity: Severity::Error,
         }
     }
 
@@ -72,6 +94,8 @@ impl ConfigError {
             file: source.path.clone(),
             line: source.line,
             message: message.into(),
+            snippet: None,
+            severity: Severity::Error,
         }
     }
 
@@ -79,5 +103,66 @@ impl ConfigError {
     pub fn shifted(mut self, lines: usize) -> Self {
         self.line += lines;
         self
+    }
+}
+
+impl ConfigError {
+    /// Adds the lines of `text` from the problem's line on, as Zuul quotes the offending stanza.
+    pub fn with_snippet(mut self, text: &str) -> Self {
+        self.set_snippet(text);
+        self
+    }
+
+    /// Sets the snippet from the file's `text`.
+    pub fn set_snippet(&mut self, text: &str) {
+        let lines: Vec<&str> = text
+            .lines()
+            .skip(self.line.saturating_sub(1))
+            .take(SNIPPET_LINES)
+            .collect();
+        if !lines.is_empty() {
+            self.snippet = Some(lines.join("\n"));
+        }
+    }
+
+    /// The problem in full, as `config check` prints it: location, message, snippet.
+    pub fn report(&self) -> String {
+        let mut out = self.to_string();
+        if let Some(snippet) = &self.snippet {
+            out.push_str("\n\n");
+            for line in snippet.lines() {
+                out.push_str("    ");
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_quotes_the_lines_from_the_problem_on() {
+        let text = "- job:\n    name: a\n- job:\n    name: b\n    bogus: 1\n";
+        let err =
+            ConfigError::in_file("zuul.yaml", 3, "job b: unknown field `bogus`").with_snippet(text);
+        assert_eq!(
+            err.snippet.as_deref(),
+            Some("- job:\n    name: b\n    bogus: 1")
+        );
+        let report = err.report();
+        assert!(
+            report.starts_with("zuul.yaml:3: job b: unknown field `bogus`\n\n    - job:"),
+            "{report}"
+        );
+    }
+
+    #[test]
+    fn a_line_past_the_end_has_no_snippet() {
+        let err = ConfigError::in_file("f", 40, "x").with_snippet("a\n");
+        assert_eq!((err.snippet, err.severity), (None, Severity::Error));
     }
 }

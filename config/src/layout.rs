@@ -7,6 +7,7 @@
 
 mod check;
 mod lookup;
+mod refs;
 
 pub use lookup::ProjectPipelineConfig;
 
@@ -107,7 +108,22 @@ impl Layout {
             }
         }
         layout.check_references();
+        layout.attach_snippets(files);
         layout
+    }
+
+    /// Quotes each error's file around its line, as Zuul's error reports do.
+    fn attach_snippets(&mut self, files: &[ConfigFile]) {
+        for error in &mut self.errors {
+            let file = files.iter().find(|f| {
+                f.path == error.file
+                    && Some(&f.project) == error.project.as_ref()
+                    && Some(&f.branch) == error.branch.as_ref()
+            });
+            if let Some(file) = file {
+                error.set_snippet(&file.text);
+            }
+        }
     }
 
     fn add(

@@ -232,3 +232,7 @@ fn an_untrusted_variant_applies_only_to_its_branch_once_several_branches_are_rea
     assert_eq!(on("stable")[0].timeout, Some(99));
     assert!(on("feature").is_empty());
 }
+
+mod dependencies;
+mod guards;
+mod matchers;

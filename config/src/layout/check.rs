@@ -11,11 +11,12 @@ impl Layout {
     pub(super) fn check_references(&mut self) {
         self.check_job_nodesets();
         self.check_parents();
+        self.check_job_names();
         self.check_projects();
     }
 
     fn check_job_nodesets(&mut self) {
-        let nodesets = self.nodesets.clone();
+        let nodesets = self.nodeset_names();
         let mut errors = Vec::new();
         for variants in self.jobs.values_mut() {
             variants.retain(|v| match unknown_nodeset(v, &nodesets) {
@@ -98,9 +99,10 @@ impl Layout {
 
     fn check_projects(&mut self) {
         let pipelines: BTreeSet<String> = self.pipelines.iter().map(|p| p.name.clone()).collect();
-        let nodesets = self.nodesets.clone();
+        let nodesets = self.nodeset_names();
         let mut errors = Vec::new();
-        for stanzas in self.projects.values_mut() {
+        let templates = self.templates.values_mut();
+        for stanzas in self.projects.values_mut().chain(templates) {
             stanzas.retain(|stanza| {
                 let problem = stanza.pipelines.iter().find_map(|(name, entry)| {
                     if !pipelines.contains(name) {
@@ -128,12 +130,24 @@ impl Layout {
     }
 }
 
-fn unknown_nodeset<'a>(
-    variant: &'a JobVariant,
-    nodesets: &std::collections::BTreeMap<String, crate::nodeset::Nodeset>,
-) -> Option<&'a str> {
-    match &variant.nodeset {
-        Some(NodesetRef::Named(name)) if !nodesets.contains_key(name) => Some(name),
+fn unknown_nodeset<'a>(variant: &'a JobVariant, known: &BTreeSet<String>) -> Option<&'a str> {
+    variant.nodeset.as_ref().and_then(|n| unknown_in(n, known))
+}
+
+fn unknown_in<'a>(nodeset: &'a NodesetRef, known: &BTreeSet<String>) -> Option<&'a str> {
+    match nodeset {
+        NodesetRef::Named(name) if !known.contains(name) => Some(name),
+        NodesetRef::Alternatives(all) => all.iter().find_map(|n| unknown_in(n, known)),
         _ => None,
+    }
+}
+
+impl Layout {
+    fn nodeset_names(&self) -> BTreeSet<String> {
+        let plain = self.nodesets.keys();
+        plain
+            .chain(self.nodeset_alternatives.keys())
+            .cloned()
+            .collect()
     }
 }
