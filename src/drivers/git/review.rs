@@ -45,11 +45,11 @@ pub fn resolve(
     branches: &BTreeSet<&str>,
     default: Option<&str>,
 ) -> Option<ReviewBranch> {
+    // From the right, so the longest target that exists wins.
     let by_target = rest
-        .match_indices('/')
+        .rmatch_indices('/')
         .map(|(slash, _)| (&rest[..slash], &rest[slash + 1..]))
-        .filter(|(target, topic)| !topic.is_empty() && branches.contains(target))
-        .last();
+        .find(|(target, topic)| !topic.is_empty() && branches.contains(target));
     let (target, topic) = match by_target {
         Some(found) => found,
         None => (default?, rest),
