@@ -67,6 +67,10 @@ pub struct Layout {
     pub secrets: BTreeMap<String, Secret>,
     /// The parent of jobs that name none (the tenant's `default-parent`; `base` when unset).
     pub default_parent: Option<String>,
+    /// Most nodes a job may use (the tenant's max-nodes-per-job).
+    pub max_nodes_per_job: u32,
+    /// Longest timeout a job may set, in seconds (the tenant's max-job-timeout).
+    pub max_job_timeout: u64,
     /// Per project, the branches config was read from (for implied branch matchers).
     pub branches: BTreeMap<String, BTreeSet<String>>,
     /// Problems found; objects with problems are left out of the layout.
@@ -83,6 +87,9 @@ impl Layout {
     ) -> Layout {
         let mut layout = Layout {
             tenant: tenant.name.clone(),
+            default_parent: tenant.options.default_parent.clone(),
+            max_nodes_per_job: tenant.options.max_nodes(),
+            max_job_timeout: tenant.options.max_timeout(),
             ..Layout::default()
         };
         for file in files {
@@ -101,7 +108,8 @@ impl Layout {
                 .insert(file.branch.clone());
             let (objects, errors) = parse_objects(file);
             layout.errors.extend(errors);
-            for object in objects {
+            let options = tenant.project_options(&file.connection, &file.project);
+            for object in objects.into_iter().filter(|o| options.loads(o.kind())) {
                 if let Err(e) = layout.add(object, tenant, drivers) {
                     layout.errors.push(e);
                 }

@@ -41,6 +41,22 @@ pub enum ConfigObject {
     Secret(Secret),
 }
 
+impl ConfigObject {
+    /// The object's kind as the tenant config's include/exclude lists name it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ConfigObject::Pipeline(_) => "pipeline",
+            ConfigObject::Job(_) => "job",
+            ConfigObject::Project(_) => "project",
+            ConfigObject::ProjectTemplate(_) => "project-template",
+            ConfigObject::Nodeset(..) | ConfigObject::NodesetAlternatives(..) => "nodeset",
+            ConfigObject::Semaphore(..) => "semaphore",
+            ConfigObject::Queue(..) => "queue",
+            ConfigObject::Secret(_) => "secret",
+        }
+    }
+}
+
 /// Parses one config file; every error names the file and line.
 pub fn parse_project_config(file: &ConfigFile) -> Result<Vec<ConfigObject>, Vec<ConfigError>> {
     match parse_objects(file) {

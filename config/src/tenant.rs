@@ -1,28 +1,39 @@
-//! The tenant config (Zuul's main.yaml): tenants and the projects they load.
+//! The tenant config (Zuul's main.yaml): tenants, the projects they load and
+//! how (`tenant/options.rs`), and the file's rules and global semaphores.
+
+mod options;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 
-use crate::form::{single_entry, OrderedMap};
+use crate::form::OrderedMap;
+use crate::semaphore::Semaphore;
 use crate::stanza;
 use crate::ConfigError;
+
+pub use options::{ProjectOptions, TenantOptions, TopLevel, OBJECT_KINDS};
+use options::{RawProjectOptions, RawTenant};
 
 /// All tenants of a server.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct TenantConfig {
     /// Tenants in file order.
     pub tenants: Vec<TenantDef>,
+    /// Admin and authorization rules, global semaphores and api-root, in file order.
+    pub items: Vec<TopLevel>,
 }
 
 /// One tenant: its name and, per connection, the projects it loads.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct TenantDef {
     /// Tenant name.
     pub name: String,
     /// Sources by connection name.
     pub sources: BTreeMap<String, SourceDef>,
+    /// The tenant's settings.
+    pub options: TenantOptions,
 }
 
 /// The projects a tenant loads from one connection.
@@ -32,6 +43,8 @@ pub struct SourceDef {
     pub config_projects: Vec<String>,
     /// Untrusted projects: define their own jobs and project stanzas.
     pub untrusted_projects: Vec<String>,
+    /// How each project is loaded, for projects listed with options.
+    pub options: BTreeMap<String, ProjectOptions>,
 }
 
 /// A project of a tenant, as the engine sees it.
@@ -50,9 +63,16 @@ impl TenantConfig {
     /// Stops at the first problem, since a server cannot start with a broken tenant file.
     pub fn parse(file: &str, text: &str) -> Result<TenantConfig, ConfigError> {
         let mut tenants: Vec<TenantDef> = Vec::new();
+        let mut items = Vec::new();
         for item in stanza::parse_list::<RawItem>(file, text)? {
             let stanza::Located { line, item } = item?;
-            let RawItem(raw) = item;
+            let raw = match item {
+                RawItem::Tenant(raw) => raw,
+                RawItem::Other(other) => {
+                    items.push(other);
+                    continue;
+                }
+            };
             if tenants.iter().any(|t| t.name == raw.name) {
                 let message = format!("tenant {} is defined twice", raw.name);
                 return Err(ConfigError::in_file(file, line, message));
@@ -62,7 +82,7 @@ impl TenantConfig {
                 .map_err(|m| ConfigError::in_file(file, line, m))?;
             tenants.push(tenant);
         }
-        Ok(TenantConfig { tenants })
+        Ok(TenantConfig { tenants, items })
     }
 
     /// The tenant with this name.
@@ -96,6 +116,13 @@ impl TenantDef {
         out
     }
 
+    /// How the tenant loads a project (defaults when listed without options).
+    pub fn project_options(&self, connection: &str, name: &str) -> ProjectOptions {
+        let source = self.sources.get(connection);
+        let options = source.and_then(|s| s.options.get(name));
+        options.cloned().unwrap_or_default()
+    }
+
     /// The project with this name on this connection, if the tenant loads it.
     pub fn project(&self, connection: &str, name: &str) -> Option<TenantProject> {
         self.projects()
@@ -104,8 +131,19 @@ impl TenantDef {
     }
 }
 
-/// A top-level item of the tenant file: `tenant: {...}`.
-struct RawItem(RawTenant);
+/// A top-level item of the tenant file.
+enum RawItem {
+    Tenant(Box<RawTenant>),
+    Other(TopLevel),
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    name: String,
+    #[serde(default)]
+    conditions: serde_yaml::Value,
+}
 
 impl<'de> Deserialize<'de> for RawItem {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -115,54 +153,70 @@ impl<'de> Deserialize<'de> for RawItem {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a `tenant: {...}` item")
             }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawItem, A::Error> {
-                let (kind, tenant) = single_entry::<A, Option<RawTenant>>(map, "item")?;
-                match (kind.as_str(), tenant) {
-                    ("tenant", Some(tenant)) => Ok(RawItem(tenant)),
-                    ("tenant", None) => Err(de::Error::custom("tenant: empty")),
-                    (later, _) if LATER_KINDS.contains(&later) => Err(de::Error::custom(format!(
-                        "`{later}` items are not supported yet"
-                    ))),
-                    (other, _) => Err(de::Error::custom(format!(
-                        "unknown item `{other}`, expected tenant"
-                    ))),
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawItem, A::Error> {
+                let Some(kind) = map.next_key::<String>()? else {
+                    return Err(de::Error::custom("item: empty mapping"));
+                };
+                // The tenant is read straight from the text so its errors keep their lines.
+                let item = match kind.as_str() {
+                    "tenant" => match map.next_value::<Option<RawTenant>>()? {
+                        Some(tenant) => RawItem::Tenant(Box::new(tenant)),
+                        None => return Err(de::Error::custom("tenant: empty")),
+                    },
+                    _ => top_level(&kind, map.next_value()?).map_err(de::Error::custom)?,
+                };
+                if let Some(other) = map.next_key::<String>()? {
+                    return Err(de::Error::custom(format!(
+                        "item: expected a single `name: ...` entry, found `{kind}` and `{other}`"
+                    )));
                 }
+                Ok(item)
             }
         }
         deserializer.deserialize_map(ItemVisitor)
     }
 }
 
-/// Tenant file items Zuul knows that we do not handle yet.
-const LATER_KINDS: &[&str] = &[
-    "admin-rule",
-    "authorization-rule",
-    "api-root",
-    "global-semaphore",
-];
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawTenant {
-    name: String,
-    #[serde(default)]
-    source: OrderedMap<RawSource>,
+fn top_level(kind: &str, value: serde_yaml::Value) -> Result<RawItem, String> {
+    let json = |v: &serde_yaml::Value| serde_json::to_value(v).map_err(|e| e.to_string());
+    match kind {
+        "admin-rule" | "authorization-rule" => {
+            let rule: RawRule = serde_yaml::from_value(value).map_err(|e| format!("{kind}: {e}"))?;
+            Ok(RawItem::Other(TopLevel::Rule {
+                kind: kind.to_string(),
+                name: rule.name,
+                conditions: json(&rule.conditions)?,
+            }))
+        }
+        "global-semaphore" => serde_yaml::from_value::<Semaphore>(value)
+            .map(|s| RawItem::Other(TopLevel::GlobalSemaphore(s)))
+            .map_err(|e| format!("global-semaphore: {e}")),
+        "api-root" => Ok(RawItem::Other(TopLevel::ApiRoot(json(&value)?))),
+        other => Err(format!(
+            "unknown item `{other}`, expected tenant, admin-rule, authorization-rule, global-semaphore or api-root"
+        )),
+    }
 }
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct RawSource {
+pub struct RawSource {
     #[serde(default)]
-    config_projects: Vec<ProjectName>,
+    config_projects: Vec<ProjectEntry>,
     #[serde(default)]
-    untrusted_projects: Vec<ProjectName>,
+    untrusted_projects: Vec<ProjectEntry>,
 }
 
-/// A project entry: a name, or `{name: {}}` (options are not supported yet).
-struct ProjectName(String);
+/// A project entry: a name, `{name: {options}}`, or a group `{projects: [...], options}`.
+struct ProjectEntry {
+    names: Vec<String>,
+    options: ProjectOptions,
+    has_options: bool,
+}
 
 impl RawTenant {
-    fn check(self) -> Result<TenantDef, String> {
+    fn check(mut self) -> Result<TenantDef, String> {
+        let options = self.options();
         let mut sources = BTreeMap::new();
         let mut seen: Vec<(&str, &str)> = Vec::new();
         for (connection, source) in &self.source.0 {
@@ -170,53 +224,96 @@ impl RawTenant {
                 .config_projects
                 .iter()
                 .chain(&source.untrusted_projects);
-            for project in listed {
-                if seen.contains(&(connection, &project.0)) {
+            for name in listed.flat_map(|entry| &entry.names) {
+                if seen.contains(&(connection, name)) {
                     return Err(format!(
-                        "tenant {}: project {} of {connection} is listed twice",
-                        self.name, project.0
+                        "tenant {}: project {name} of {connection} is listed twice",
+                        self.name
                     ));
                 }
-                seen.push((connection, &project.0));
+                seen.push((connection, name));
             }
-            let names = |list: &[ProjectName]| list.iter().map(|p| p.0.clone()).collect();
-            let def = SourceDef {
-                config_projects: names(&source.config_projects),
-                untrusted_projects: names(&source.untrusted_projects),
-            };
+            let mut def = SourceDef::default();
+            for (list, entries) in [
+                (&mut def.config_projects, &source.config_projects),
+                (&mut def.untrusted_projects, &source.untrusted_projects),
+            ] {
+                for entry in entries {
+                    list.extend(entry.names.iter().cloned());
+                    for name in entry.names.iter().filter(|_| entry.has_options) {
+                        def.options.insert(name.clone(), entry.options.clone());
+                    }
+                }
+            }
             sources.insert(connection.clone(), def);
         }
         Ok(TenantDef {
             name: self.name.clone(),
             sources,
+            options,
         })
     }
 }
 
-impl<'de> Deserialize<'de> for ProjectName {
+impl<'de> Deserialize<'de> for ProjectEntry {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct NameVisitor;
-        impl<'de> Visitor<'de> for NameVisitor {
-            type Value = ProjectName;
+        struct EntryVisitor;
+        impl<'de> Visitor<'de> for EntryVisitor {
+            type Value = ProjectEntry;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a project name or a {name: {}} mapping")
+                f.write_str("a project name, a {name: {options}} mapping, or a project group")
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<ProjectName, E> {
-                Ok(ProjectName(v.to_string()))
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ProjectEntry, E> {
+                Ok(ProjectEntry {
+                    names: vec![v.to_string()],
+                    options: ProjectOptions::default(),
+                    has_options: false,
+                })
             }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ProjectName, A::Error> {
-                let (name, options) =
-                    single_entry::<A, Option<OrderedMap<de::IgnoredAny>>>(map, "project")?;
-                match options.unwrap_or_default().0.first() {
-                    None => Ok(ProjectName(name)),
-                    Some((key, _)) => Err(de::Error::custom(format!(
-                        "project {name}: option `{key}` is not supported yet"
-                    ))),
-                }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ProjectEntry, A::Error> {
+                let entry: OrderedMap<serde_yaml::Value> =
+                    Deserialize::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                project_entry(entry).map_err(de::Error::custom)
             }
         }
-        deserializer.deserialize_any(NameVisitor)
+        deserializer.deserialize_any(EntryVisitor)
     }
+}
+
+/// A mapping entry: `{name: {options}}`, or a group when it has `projects`.
+fn project_entry(entry: OrderedMap<serde_yaml::Value>) -> Result<ProjectEntry, String> {
+    let is_group = entry.0.iter().any(|(k, _)| k == "projects");
+    let (names, raw) = if is_group {
+        let mapping = serde_yaml::Mapping::from_iter(
+            entry
+                .0
+                .into_iter()
+                .map(|(k, v)| (serde_yaml::Value::String(k), v)),
+        );
+        let raw: RawProjectOptions = serde_yaml::from_value(serde_yaml::Value::Mapping(mapping))
+            .map_err(|e| format!("project group: {e}"))?;
+        (raw.projects.clone(), raw)
+    } else {
+        let mut pairs = entry.0.into_iter();
+        let (Some((name, value)), None) = (pairs.next(), pairs.next()) else {
+            return Err("project: expected a single `name: {options}` entry".into());
+        };
+        let raw: RawProjectOptions = match value {
+            serde_yaml::Value::Null => RawProjectOptions::default(),
+            value => serde_yaml::from_value(value).map_err(|e| format!("project {name}: {e}"))?,
+        };
+        if !raw.projects.is_empty() {
+            return Err(format!(
+                "project {name}: `projects` belongs to project groups"
+            ));
+        }
+        (vec![name], raw)
+    };
+    Ok(ProjectEntry {
+        names,
+        options: raw.check()?,
+        has_options: true,
+    })
 }
 
 #[cfg(test)]
@@ -266,13 +363,38 @@ mod tests {
     }
 
     #[test]
-    fn project_options_are_not_supported_yet() {
-        let text = MAIN.replace("other: {}", "other: {include: [job]}");
-        let err = TenantConfig::parse("main.yaml", &text).unwrap_err();
+    fn project_options_and_groups_are_kept_per_project() {
+        let text = MAIN.replace(
+            "other: {}",
+            "other: {include: [job], shadow: demo, extra-config-paths: [ci/zuul.yaml]}\n          - projects: [g1, g2]\n            exclude: [project]",
+        );
+        let config = TenantConfig::parse("main.yaml", &text).unwrap();
+        let tenant = config.tenant("example").unwrap();
+        let other = tenant.project_options("local", "other");
+        assert!(other.loads("job") && !other.loads("project"));
+        assert_eq!(
+            (other.shadow.clone(), other.extra_config_paths.clone()),
+            (vec!["demo".to_string()], vec!["ci/zuul.yaml".to_string()])
+        );
+        assert!(!tenant.project_options("local", "g2").loads("project"));
+        assert!(tenant.project("local", "g1").is_some());
+        let bad = MAIN.replace("other: {}", "other: {include: [jobs]}");
+        let err = TenantConfig::parse("main.yaml", &bad).unwrap_err();
         assert!(
-            err.message.contains("`include` is not supported yet"),
+            err.message.contains("`jobs` is not an object kind"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn tenant_attributes_take_zuuls_defaults() {
+        let text = MAIN.replace("name: example", "name: example\n    max-job-timeout: 60\n    default-parent: root\n    admin-rules: [admins]");
+        let config = TenantConfig::parse("main.yaml", &text).unwrap();
+        let options = &config.tenants[0].options;
+        assert_eq!((options.max_timeout(), options.max_nodes()), (60, 5));
+        assert_eq!(options.default_parent.as_deref(), Some("root"));
+        assert_eq!(options.admin_rules, ["admins"]);
+        assert!(options.anonymous_read_access);
     }
 
     #[test]
@@ -291,9 +413,13 @@ mod tests {
     }
 
     #[test]
-    fn other_zuul_items_are_not_supported_yet() {
-        let err = TenantConfig::parse("main.yaml", "- admin-rule: {name: x}\n").unwrap_err();
-        assert!(err.message.contains("not supported yet"), "{err}");
+    fn rules_and_global_semaphores_are_kept() {
+        let text = format!("{MAIN}- admin-rule: {{name: admins, conditions: [{{username: alice}}]}}\n- global-semaphore: {{name: s, max: 2}}\n");
+        let config = TenantConfig::parse("main.yaml", &text).unwrap();
+        assert!(matches!(&config.items[0], TopLevel::Rule { name, .. } if name == "admins"));
+        assert!(matches!(&config.items[1], TopLevel::GlobalSemaphore(s) if s.max == 2));
+        let err = TenantConfig::parse("main.yaml", "- bogus: {name: x}\n").unwrap_err();
+        assert!(err.message.contains("unknown item `bogus`"), "{err}");
     }
 
     #[test]

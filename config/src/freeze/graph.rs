@@ -101,9 +101,11 @@ fn freeze_one<'a>(
         None => (Nodeset::default(), Vec::new()),
         Some((nodeset, source)) => resolve_nodeset(layout, name, nodeset, source)?,
     };
+    let limit = limit_problem(layout, &fold.job, &nodeset);
     fold.job.nodeset = nodeset;
     fold.job.nodeset_alternatives = alternatives;
     check_semaphores(&fold.job, referrer)?;
+    let pending = pending.or(limit.map(|m| ConfigError::at(referrer, m)));
     Ok(Some(Candidate {
         job: fold.job,
         matches_files: true,
@@ -159,6 +161,25 @@ fn resolve_nodeset(
         || matches!(nodeset, NodesetRef::Named(n) if layout.nodeset_alternatives.contains_key(n));
     let first = all.first().cloned().unwrap_or_default();
     Ok((first, if alternatives { all } else { Vec::new() }))
+}
+
+/// The tenant's limits on nodes and timeouts; a default layout (no tenant) has none.
+fn limit_problem(layout: &Layout, job: &FrozenJob, nodeset: &Nodeset) -> Option<String> {
+    let (max_nodes, max_timeout) = (layout.max_nodes_per_job, layout.max_job_timeout);
+    if max_nodes > 0 && nodeset.nodes.len() > max_nodes as usize {
+        return Some(format!(
+            "job {} uses {} nodes, more than the tenant's max-nodes-per-job {max_nodes}",
+            job.name,
+            nodeset.nodes.len()
+        ));
+    }
+    let timeout = job
+        .timeout
+        .filter(|t| max_timeout > 0 && *t > max_timeout)?;
+    Some(format!(
+        "job {} timeout {timeout} exceeds the tenant's max-job-timeout {max_timeout}",
+        job.name
+    ))
 }
 
 fn check_semaphores(job: &FrozenJob, referrer: &Source) -> Result<(), ConfigError> {

@@ -159,12 +159,15 @@ fn tenant_config() -> TenantConfig {
     let source = SourceDef {
         config_projects: vec!["org/config".into()],
         untrusted_projects: vec!["org/project".into()],
+        ..Default::default()
     };
     TenantConfig {
         tenants: vec![TenantDef {
             name: TENANT.into(),
             sources: BTreeMap::from([("git".to_string(), source)]),
+            ..Default::default()
         }],
+        ..Default::default()
     }
 }
 

@@ -140,3 +140,37 @@ fn undefined_semaphores_secrets_and_templates_are_config_errors() {
         );
     }
 }
+
+#[test]
+fn the_tenant_excludes_object_kinds_and_limits_timeouts() {
+    let text = "- tenant:\n    name: t\n    max-job-timeout: 100\n    source:\n      local:\n        config-projects: [config]\n        untrusted-projects:\n          - demo: {exclude: [project]}\n          - other\n";
+    let tenant = crate::TenantConfig::parse("main.yaml", text)
+        .unwrap()
+        .tenants
+        .remove(0);
+    let files = [
+        file("config", "zuul.yaml", crate::testing::CONFIG),
+        file(
+            "demo",
+            ".zuul.yaml",
+            "- job: {name: slow, timeout: 200}\n- project:\n    post: {jobs: [slow]}\n",
+        ),
+        file(
+            "other",
+            ".zuul.yaml",
+            "- project:\n    post: {jobs: [slow]}\n",
+        ),
+    ];
+    let layout = crate::Layout::build(&tenant, &crate::testing::drivers(), &files);
+    assert!(layout.errors.is_empty(), "{:?}", layout.errors);
+    assert!(
+        !layout.projects.contains_key("demo"),
+        "demo's project stanza is excluded"
+    );
+    let err = layout.job_graph("post", "other", "master").unwrap_err();
+    assert!(
+        err.message
+            .contains("exceeds the tenant's max-job-timeout 100"),
+        "{err}"
+    );
+}
