@@ -57,8 +57,9 @@ impl TestRepo {
         self.git(&["rev-parse", "HEAD"]).await
     }
 
-    /// Commits the files on a new branch `name` started at `from`, then goes back
-    /// to `master`; returns the commit.
+    /// Commits the files on top of `from` and points branch `name` at the commit in
+    /// one step, as a push would (a poll never sees the branch half made); then goes
+    /// back to `master`. Returns the commit.
     pub async fn branch_commit(
         &self,
         name: &str,
@@ -66,8 +67,9 @@ impl TestRepo {
         files: &[(&str, &str)],
         message: &str,
     ) -> String {
-        self.git(&["checkout", "--quiet", "-B", name, from]).await;
+        self.git(&["checkout", "--quiet", "--detach", from]).await;
         let commit = self.commit(files, message).await;
+        self.git(&["branch", "--force", name, &commit]).await;
         self.git(&["checkout", "--quiet", "master"]).await;
         commit
     }
