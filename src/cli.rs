@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod config;
 mod tunnel;
 
 /// Portcullis: a project gating system that speaks Zuul's configuration and REST API.
@@ -26,6 +27,9 @@ enum Command {
     },
     /// Keeps one kubectl port-forward to a pod alive in the foreground, for debugging log streaming.
     Tunnel(tunnel::TunnelArgs),
+    /// Checks the configuration, or prints a frozen job graph.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
 }
 
 /// Runs the command line; the exit code says whether it worked.
@@ -34,6 +38,7 @@ pub fn main() -> ExitCode {
     init_logging();
     let outcome = match cli.command {
         Command::Serve { config } => actix::System::new().block_on(crate::server::serve(&config)),
+        Command::Config(command) => actix::System::new().block_on(command.run()),
         Command::Tunnel(args) => actix::System::new().block_on(tunnel::run(args)),
     };
     match outcome {

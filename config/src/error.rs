@@ -19,7 +19,7 @@ pub struct ConfigError {
     pub line: usize,
     /// What is wrong and what was expected.
     pub message: String,
-    /// A few lines of the file from the problem's line on, when the text is known.
+    /// A few lines of the file around the problem's line, when the text is known.
     pub snippet: Option<String>,
     /// How bad it is: errors leave the object out, warnings only tell.
     pub severity: Severity,
@@ -36,7 +36,8 @@ pub enum Severity {
     Warning,
 }
 
-/// Lines shown in a snippet: the object's start and what follows.
+/// Lines shown in a snippet before the problem's line, and in all.
+const SNIPPET_BEFORE: usize = 2;
 const SNIPPET_LINES: usize = 6;
 
 fn location_prefix(project: &Option<String>, branch: &Option<String>) -> String {
@@ -107,7 +108,7 @@ impl ConfigError {
 }
 
 impl ConfigError {
-    /// Adds the lines of `text` from the problem's line on, as Zuul quotes the offending stanza.
+    /// Adds the lines of `text` around the problem's line, as Zuul quotes the offending stanza.
     pub fn with_snippet(mut self, text: &str) -> Self {
         self.set_snippet(text);
         self
@@ -117,7 +118,7 @@ impl ConfigError {
     pub fn set_snippet(&mut self, text: &str) {
         let lines: Vec<&str> = text
             .lines()
-            .skip(self.line.saturating_sub(1))
+            .skip(self.line.saturating_sub(1 + SNIPPET_BEFORE))
             .take(SNIPPET_LINES)
             .collect();
         if !lines.is_empty() {
@@ -145,17 +146,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_report_quotes_the_lines_from_the_problem_on() {
+    fn a_report_quotes_the_lines_around_the_problem() {
         let text = "- job:\n    name: a\n- job:\n    name: b\n    bogus: 1\n";
         let err =
-            ConfigError::in_file("zuul.yaml", 3, "job b: unknown field `bogus`").with_snippet(text);
+            ConfigError::in_file("zuul.yaml", 5, "job: unknown field `bogus`").with_snippet(text);
         assert_eq!(
             err.snippet.as_deref(),
             Some("- job:\n    name: b\n    bogus: 1")
         );
         let report = err.report();
         assert!(
-            report.starts_with("zuul.yaml:3: job b: unknown field `bogus`\n\n    - job:"),
+            report.starts_with("zuul.yaml:5: job: unknown field `bogus`\n\n    - job:"),
             "{report}"
         );
     }
