@@ -190,6 +190,10 @@ impl<'a> Fold<'a> {
             }
         }
         j.secrets.extend(v.secrets.iter().flatten().cloned());
+        // As in Zuul: an untrusted job with secrets must not run on unreviewed code.
+        if !v.source.trusted && v.secrets.as_ref().is_some_and(|s| !s.is_empty()) {
+            j.post_review = true;
+        }
     }
 }
 
