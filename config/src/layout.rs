@@ -150,7 +150,7 @@ impl Layout {
                 }
                 self.pipelines.push(pipeline);
             }
-            ConfigObject::Job(variant) => self.add_job(*variant)?,
+            ConfigObject::Job(variant) => self.add_job(*variant, tenant)?,
             ConfigObject::Project(project) => self.add_project(project, tenant)?,
             ConfigObject::ProjectTemplate(template) => self.add_template(template)?,
             ConfigObject::Nodeset(nodeset, source) => {
@@ -211,24 +211,29 @@ impl Layout {
         Ok(())
     }
 
-    fn add_job(&mut self, variant: JobVariant) -> Result<(), ConfigError> {
+    fn add_job(&mut self, variant: JobVariant, tenant: &TenantDef) -> Result<(), ConfigError> {
         let source = &variant.source;
         if let Some(first) = self.jobs.get(&variant.name).and_then(|v| v.first()) {
             // As in Zuul: only the project that first defined a job may add variants,
-            // so an untrusted project cannot redefine a job it did not write.
-            if first.source.project != source.project {
-                let message = format!(
-                    "job {} is already defined in project {}; only that project may add variants",
-                    variant.name, first.source.project
-                );
-                return Err(ConfigError::at(source, message));
-            }
-            if source.trusted {
-                let message = format!(
-                    "job {} is already defined at {}:{}",
-                    variant.name, first.source.path, first.source.line
-                );
-                return Err(ConfigError::at(source, message));
+            // unless one of the two projects shadows the other.
+            let prior = first.source.project.clone();
+            if prior != source.project {
+                let shadows = |p: &str, q: &str| {
+                    let options = tenant.project_options(&source.connection, p);
+                    options.shadow.iter().any(|s| s == q)
+                };
+                if shadows(&prior, &source.project) {
+                    return Ok(());
+                }
+                if shadows(&source.project, &prior) {
+                    self.jobs.remove(&variant.name);
+                } else {
+                    let message = format!(
+                        "job {} is already defined in project {prior}; only that project may add variants",
+                        variant.name
+                    );
+                    return Err(ConfigError::at(source, message));
+                }
             }
         }
         self.jobs

@@ -66,18 +66,42 @@ fn a_parent_cycle_is_reported_for_each_job_in_it() {
 }
 
 #[test]
-fn a_job_defined_twice_in_config_projects_is_an_error() {
+fn a_config_project_may_add_variants_to_its_own_jobs() {
     let layout = layout(&[file(
         "config",
         "zuul.d/more.yaml",
-        "- job: {name: base, parent: null}\n",
+        "- job: {name: base, branches: stable, timeout: 5}\n",
     )]);
-    let err = only_error(&layout);
-    assert!(
-        err.message.contains("already defined at zuul.yaml:8"),
-        "{err}"
-    );
-    assert_eq!(layout.jobs["base"].len(), 1);
+    assert!(layout.errors.is_empty(), "{:?}", layout.errors);
+    assert_eq!(layout.jobs["base"].len(), 2);
+}
+
+#[test]
+fn a_shadowing_project_replaces_the_shadowed_projects_job() {
+    let text = "- tenant:\n    name: t\n    source:\n      local:\n        config-projects:\n          - config: {shadow: demo}\n        untrusted-projects: [demo, other]\n";
+    let tenant = crate::TenantConfig::parse("main.yaml", text)
+        .unwrap()
+        .tenants
+        .remove(0);
+    let files = [
+        file(
+            "demo",
+            ".zuul.yaml",
+            "- job: {name: lint, run: theirs.yaml}\n",
+        ),
+        file(
+            "config",
+            "zuul.yaml",
+            &format!(
+                "{}- job: {{name: lint, run: ours.yaml}}\n",
+                crate::testing::CONFIG
+            ),
+        ),
+    ];
+    let layout = Layout::build(&tenant, &crate::testing::drivers(), &files);
+    assert!(layout.errors.is_empty(), "{:?}", layout.errors);
+    assert_eq!(layout.jobs["lint"].len(), 1);
+    assert_eq!(layout.jobs["lint"][0].source.project, "config");
 }
 
 #[test]
