@@ -11,6 +11,10 @@ use serde::Deserialize;
 
 use crate::ConfigError;
 
+mod auth;
+
+pub use auth::{default_realm, AuthKey, Authenticator};
+
 /// The whole server config, with every path resolved.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerConfig {
@@ -30,6 +34,8 @@ pub struct ServerConfig {
     pub connections: BTreeMap<String, Connection>,
     /// How jobs are run.
     pub executor: ExecutorConfig,
+    /// Authenticators of bearer tokens on the admin API, in file order; empty: no admin API.
+    pub auth: Vec<Authenticator>,
 }
 
 /// A connection to a source of projects and events.
@@ -91,6 +97,8 @@ struct RawServer {
     connections: BTreeMap<String, RawConnection>,
     #[serde(default)]
     executor: RawExecutor,
+    #[serde(default)]
+    auth: Vec<auth::RawAuthenticator>,
 }
 
 #[derive(Deserialize, Default)]
@@ -197,6 +205,7 @@ impl ServerConfig {
             None | Some("auto") => AnsiblePlaybook::Auto,
             Some(p) => AnsiblePlaybook::Path(base.join(p)),
         };
+        let auth = auth::resolve(&file, text, base, raw.auth)?;
         Ok(ServerConfig {
             path: path.to_path_buf(),
             state_dir,
@@ -206,6 +215,7 @@ impl ServerConfig {
             tenant_config: base.join(raw.tenant_config),
             connections,
             executor: ExecutorConfig { ansible_playbook },
+            auth,
         })
     }
 }
