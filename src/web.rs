@@ -6,11 +6,15 @@
 //! | [`error`] | [`WebError`]: every failure a handler answers, as Zuul's JSON error |
 //! | [`format`] | builds and buildsets as Zuul's `buildToDict` / `buildsetToDict` print them |
 //! | `api` | the REST handlers under `/api` |
+//! | [`auth`] | bearer tokens, authenticators and tenant rules: who may do what |
+//! | [`admin`] | enqueue, dequeue, promote and autohold, for a tenant's admins |
 //! | `logs` | `/logs/{uuid}/...`: the files a build left, and their index |
 //! | `console` | `/api/tenant/{t}/console-stream`: live and stored logs over a websocket |
 //! | `ui` | the HTML pages under `/t/{tenant}/...` and their static files |
 
+pub mod admin;
 mod api;
+pub mod auth;
 mod console;
 pub mod error;
 pub mod format;
@@ -21,9 +25,12 @@ mod ui;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use actix_web::{web, App, HttpServer};
 
+pub use admin::AdminEngine;
+pub use auth::Auth;
 pub use error::WebError;
 
 /// Most worker threads the server starts; a gating system's web load is light.
@@ -42,10 +49,29 @@ pub struct WebState {
     pub web_root: String,
 }
 
-/// Registers every route with `state` as app data; for `App::configure`.
+/// Registers every route with `state` as app data and no authenticator
+/// (so no admin actions); for `App::configure`.
 pub fn app_config(state: WebState) -> impl FnOnce(&mut web::ServiceConfig) + Clone {
+    let engine = admin_engine(&state);
+    app_config_with(state, Arc::new(Auth::default()), engine)
+}
+
+/// Registers every route, with `auth` checking callers and `admin` taking the admin commands.
+pub fn app_config_with(
+    state: WebState,
+    auth: Arc<Auth>,
+    admin: Arc<dyn AdminEngine>,
+) -> impl FnOnce(&mut web::ServiceConfig) + Clone {
+    let auth = web::Data::from(auth);
+    let admin: web::Data<dyn AdminEngine> = web::Data::from(admin);
     move |cfg: &mut web::ServiceConfig| {
-        cfg.app_data(web::Data::new(state));
+        let auth_enabled = auth.enabled();
+        cfg.app_data(web::Data::new(state))
+            .app_data(auth)
+            .app_data(admin);
+        // Before the API's routes: a `project/{project:.*}` route would shadow the admin ones.
+        admin::routes(cfg, auth_enabled);
+        auth::routes(cfg);
         api::routes(cfg);
         console::routes(cfg);
         logs::routes(cfg);
@@ -60,13 +86,26 @@ pub fn start(
     listen: SocketAddr,
     state: WebState,
 ) -> std::io::Result<(actix_web::dev::Server, SocketAddr)> {
+    start_with_auth(listen, state, Auth::default())
+}
+
+/// [`start`], with `auth` checking callers of the API (and enabling the admin actions).
+pub fn start_with_auth(
+    listen: SocketAddr,
+    state: WebState,
+    auth: Auth,
+) -> std::io::Result<(actix_web::dev::Server, SocketAddr)> {
+    let auth = Arc::new(auth);
+    let admin = admin_engine(&state);
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .min(MAX_WORKERS);
-    let server = HttpServer::new(move || App::new().configure(app_config(state.clone())))
-        .workers(workers)
-        .bind(listen)?;
+    let server = HttpServer::new(move || {
+        App::new().configure(app_config_with(state.clone(), auth.clone(), admin.clone()))
+    })
+    .workers(workers)
+    .bind(listen)?;
     let bound = server
         .addrs()
         .first()
@@ -74,4 +113,9 @@ pub fn start(
         .ok_or_else(|| std::io::Error::other(format!("no address bound for {listen}")))?;
     tracing::info!(%bound, "web server listening");
     Ok((server.run(), bound))
+}
+
+/// The engine's admin commands.
+fn admin_engine(state: &WebState) -> Arc<dyn AdminEngine> {
+    Arc::new(admin::engine::Pending(state.engine.clone()))
 }

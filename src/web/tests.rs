@@ -2,6 +2,9 @@
 //! store and a real engine whose tenant has an empty layout. The websocket
 //! scenarios run a real server on a free port.
 
+mod admin_api;
+mod admin_auth;
+mod admin_world;
 mod api;
 mod console;
 mod format;
