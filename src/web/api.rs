@@ -3,6 +3,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
+use super::auth::Auth;
 use super::format::{build_json, buildset_json, BuildsetPart};
 use super::{WebError, WebState};
 use crate::store::{BuildFilter, BuildsetFilter};
@@ -38,11 +39,11 @@ fn ok(body: Value) -> ApiResult {
 }
 
 /// Zuul's `/info` document; `tenant` set for the tenant-scoped one.
-fn info_doc(tenant: Option<&str>) -> Value {
+fn info_doc(tenant: Option<&str>, auth: &Auth) -> Value {
     let mut info = json!({
         "capabilities": {
             "job_history": true,
-            "auth": { "realms": {}, "default_realm": null, "read_protected": false },
+            "auth": auth.capabilities(tenant),
         },
         "websocket_url": null,
         "stats": { "url": null, "prefix": null, "type": null },
@@ -53,8 +54,8 @@ fn info_doc(tenant: Option<&str>) -> Value {
     json!({ "info": info })
 }
 
-async fn info() -> ApiResult {
-    ok(info_doc(None))
+async fn info(auth: web::Data<Auth>) -> ApiResult {
+    ok(info_doc(None, &auth))
 }
 
 /// Fails with [`WebError::UnknownTenant`] unless the engine knows `tenant`.
@@ -71,9 +72,9 @@ async fn tenants(state: State) -> ApiResult {
     ok(json!(state.engine.tenants().await))
 }
 
-async fn tenant_info(state: State, tenant: web::Path<String>) -> ApiResult {
+async fn tenant_info(state: State, auth: web::Data<Auth>, tenant: web::Path<String>) -> ApiResult {
     check_tenant(&state, &tenant).await?;
-    ok(info_doc(Some(&tenant)))
+    ok(info_doc(Some(&tenant), &auth))
 }
 
 async fn status(state: State, tenant: web::Path<String>) -> ApiResult {
