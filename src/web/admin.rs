@@ -74,7 +74,10 @@ async fn preflight_or_405(req: HttpRequest) -> HttpResponse {
     }
     HttpResponse::MethodNotAllowed()
         .insert_header(("Access-Control-Allow-Origin", "*"))
-        .json(json!({"error": "MethodNotAllowed", "description": format!("{} is not allowed here", req.method())}))
+        .json(json!({
+            "error": "MethodNotAllowed",
+            "description": format!("{} is not allowed here", req.method()),
+        }))
 }
 
 /// The tenant exists and the caller may `need` on it; answers the caller's uid.

@@ -146,7 +146,8 @@ impl Auth {
         };
         let rights = self.rights(tenant, &claims);
         if (required && !rights.access) || (need == Need::Admin && !rights.admin) {
-            tracing::info!(uid = %claims.uid, tenant = tenant.unwrap_or("*"), ?need, "refused: not authorized");
+            let tenant = tenant.unwrap_or("*");
+            tracing::info!(uid = %claims.uid, tenant, ?need, "refused: not authorized");
             return Err(AuthError::new(Denial::Forbidden, Some(&claims.realm)));
         }
         Ok(Some(claims))
@@ -219,7 +220,12 @@ impl Auth {
             .iter()
             .map(|v| {
                 let c = &v.config;
-                let realm = json!({"authority": c.issuer_id, "client_id": c.client_id, "type": "JWT", "driver": c.key.driver()});
+                let realm = json!({
+                    "authority": c.issuer_id,
+                    "client_id": c.client_id,
+                    "type": "JWT",
+                    "driver": c.key.driver(),
+                });
                 (c.realm.clone(), realm)
             })
             .collect();
@@ -242,7 +248,8 @@ impl Auth {
         if rights.admin {
             permissions.insert("admin".into(), json!(true));
         }
-        json!({"zuul": {"admin": rights.admin, "permissions": permissions, "scope": [tenant.unwrap_or("*")]}})
+        let scope = [tenant.unwrap_or("*")];
+        json!({"zuul": {"admin": rights.admin, "permissions": permissions, "scope": scope}})
     }
 }
 

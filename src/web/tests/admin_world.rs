@@ -77,12 +77,14 @@ fn rsa(pem: &[u8]) -> EncodingKey {
 
 /// Valid HS256 claims of an operator naming `tenants` in `zuul.admin`.
 pub fn operator(tenants: &[&str]) -> Value {
-    json!({"iss": HS_ISS, "aud": HS_ISS, "sub": "operator", "iat": now(), "exp": now() + 600, "zuul": {"admin": tenants}})
+    let (iat, exp) = (now(), now() + 600);
+    json!({"iss": HS_ISS, "aud": HS_ISS, "sub": "operator", "iat": iat, "exp": exp, "zuul": {"admin": tenants}})
 }
 
 /// Valid RS256 claims of a user in `groups`.
 pub fn user(groups: &[&str]) -> Value {
-    json!({"iss": RS_ISS, "aud": RS_AUD, "sub": "alice", "iat": now(), "exp": now() + 600, "groups": groups})
+    let (iat, exp) = (now(), now() + 600);
+    json!({"iss": RS_ISS, "aud": RS_AUD, "sub": "alice", "iat": iat, "exp": exp, "groups": groups})
 }
 
 /// An admin token for the tenant (by the `zuul.admin` override).
@@ -169,7 +171,8 @@ impl AdminWorld {
         }
     }
 
-    /// Sends one request with `token` as bearer; answers status, headers and the JSON body (`Null` when empty).
+    /// Sends one request with `token` as bearer; answers status, headers and
+    /// the JSON body (`Null` when empty).
     pub async fn send(
         &self,
         method: Method,
