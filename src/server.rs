@@ -49,6 +49,9 @@ pub fn load_config(path: &Path) -> anyhow::Result<(ServerConfig, TenantConfig)> 
 /// Runs the server until it is told to stop. Must run inside an actix system.
 pub async fn serve(config_path: &Path) -> anyhow::Result<()> {
     let (config, tenants) = load_config(config_path)?;
+    // Key files are read now, so that a bad one stops the start before anything runs.
+    let auth =
+        web::Auth::new(&config.auth, &tenants).context("cannot set up the authenticators")?;
     std::fs::create_dir_all(&config.state_dir)
         .with_context(|| format!("cannot create the state dir {}", config.state_dir.display()))?;
     seed_example_repos(&config, &tenants).await?;
@@ -79,7 +82,7 @@ pub async fn serve(config_path: &Path) -> anyhow::Result<()> {
         logs_dir: config.state_dir.join("logs"),
         web_root: config.web_root.clone(),
     };
-    let (server, addr) = web::start(config.listen, state)
+    let (server, addr) = web::start_with_auth(config.listen, state, auth)
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     tracing::info!(%addr, "portcullis is serving; web UI at {}", config.web_root);
     // The web server stops on SIGINT/SIGTERM; dropping the pollers and stopping the
