@@ -269,3 +269,19 @@ async fn without_authenticators_the_admin_actions_are_not_there_as_in_zuul() {
     assert_eq!(info["info"]["capabilities"]["auth"]["realms"], json!({}));
     assert!(world.engine.calls().is_empty());
 }
+
+#[test]
+fn a_missing_or_non_pem_public_key_stops_the_setup_naming_the_authenticator() {
+    let dir = tempfile::tempdir().expect("a folder");
+    let not_pem = dir.path().join("key.pem");
+    std::fs::write(&not_pem, "not a key").expect("a file");
+    for path in [dir.path().join("missing.pem"), not_pem] {
+        let mut authenticators = super::admin_world::authenticators();
+        authenticators[1].key = portcullis_config::server::AuthKey::Rs256 { public_key: path };
+        let err = Auth::new(&authenticators, &super::admin_world::tenant_rules()).unwrap_err();
+        assert!(
+            err.to_string().starts_with("authenticator keycloak:"),
+            "{err}"
+        );
+    }
+}
