@@ -104,11 +104,7 @@ impl Handler<CancelBuild> for Build {
 
     fn handle(&mut self, _: CancelBuild, ctx: &mut Context<Self>) {
         // Stopping drops the executor's future, which kills what it started.
-        self.report(BuildOutcome {
-            result: BuildResult::Canceled,
-            error_detail: None,
-            log_url: None,
-        });
+        self.report(BuildOutcome::of(BuildResult::Canceled));
         ctx.stop();
     }
 }

@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use portcullis_config::pipeline::EventFacts;
 use serde::Serialize;
 
+use crate::change::ChangeRef;
+
 /// The null revision git uses for a ref that does not exist (before a create, after a delete).
 pub const NULL_REV: &str = "0000000000000000000000000000000000000000";
 
@@ -26,6 +28,8 @@ pub struct TriggerEvent {
     pub oldrev: String,
     /// Revision after the update ([`NULL_REV`] for a deleted ref).
     pub newrev: String,
+    /// The proposed change the event is about (`patchset-created`, `change-abandoned`, ...).
+    pub change: Option<ChangeRef>,
 }
 
 impl TriggerEvent {
@@ -46,6 +50,29 @@ impl TriggerEvent {
             ref_name: ref_name.into(),
             oldrev: oldrev.into(),
             newrev: newrev.into(),
+            change: None,
+        }
+    }
+
+    /// An event of `event_type` about `change`, proposed for `branch`, with a fresh id.
+    /// The ref is the branch; `newrev` is the change's patchset.
+    pub fn for_change(
+        connection: &str,
+        event_type: &str,
+        project: &str,
+        branch: &str,
+        change: ChangeRef,
+    ) -> Self {
+        TriggerEvent {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            timestamp: Utc::now(),
+            connection: connection.into(),
+            event_type: event_type.into(),
+            project: project.into(),
+            ref_name: format!("refs/heads/{branch}"),
+            oldrev: NULL_REV.into(),
+            newrev: change.patchset.clone(),
+            change: Some(change),
         }
     }
 
@@ -78,7 +105,7 @@ pub struct ItemRef {
     /// Revision under test.
     pub newrev: String,
     /// The proposed change, when the item is one (not a plain ref update).
-    pub change: Option<crate::change::ChangeRef>,
+    pub change: Option<ChangeRef>,
 }
 
 impl ItemRef {
@@ -98,7 +125,30 @@ impl ItemRef {
                 .map(str::to_string),
             oldrev: event.oldrev.clone(),
             newrev: event.newrev.clone(),
-            change: None,
+            change: event.change.clone(),
         }
+    }
+
+    /// The id Zuul shows for it: `N,P` for a change, else the new revision.
+    pub fn id(&self) -> String {
+        match &self.change {
+            Some(change) => format!("{},{}", change.number, change.patchset),
+            None => self.newrev.clone(),
+        }
+    }
+
+    /// Whether `reference` (a change URL, or `project~number`) names this item's change.
+    pub fn is_named_by(&self, reference: &str) -> bool {
+        let Some(change) = &self.change else {
+            return false;
+        };
+        if change.url.as_deref() == Some(reference) {
+            return true;
+        }
+        reference
+            .rsplit_once('~')
+            .is_some_and(|(project, number)| {
+                project == self.project && number.parse() == Ok(change.number)
+            })
     }
 }

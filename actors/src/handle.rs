@@ -2,9 +2,13 @@
 
 use actix::Addr;
 
+use crate::admin::{
+    AdminCommand, AdminError, DequeueRequest, EnqueueRequest, PromoteRequest, RunAdminCommand,
+};
+use crate::autohold::{AutoholdInfo, AutoholdRequest, Autoholds};
 use crate::event::TriggerEvent;
 use crate::log_hub::LogHub;
-use crate::scheduler::{GetTenantStatus, GetTenants, ProcessEvent, Scheduler};
+use crate::scheduler::{GetAutoholds, GetTenantStatus, GetTenants, ProcessEvent, Scheduler};
 use crate::status::{TenantStatus, TenantSummary};
 
 /// A cheap, cloneable, thread-safe handle on a running engine.
@@ -12,6 +16,11 @@ use crate::status::{TenantStatus, TenantSummary};
 pub struct EngineHandle {
     scheduler: Addr<Scheduler>,
     log_hub: LogHub,
+}
+
+/// The answer when the engine is gone.
+fn stopped<T>(_: actix::MailboxError) -> Result<T, AdminError> {
+    Err(AdminError::BadRequest("the engine is not running".into()))
 }
 
 impl EngineHandle {
@@ -39,5 +48,61 @@ impl EngineHandle {
     /// Live logs of running builds.
     pub fn log_hub(&self) -> &LogHub {
         &self.log_hub
+    }
+
+    async fn run(&self, command: AdminCommand) -> Result<(), AdminError> {
+        let sent = self.scheduler.send(RunAdminCommand(command)).await;
+        sent.unwrap_or_else(stopped)
+    }
+
+    /// Enqueues a change (one the engine has heard of) or a ref into a pipeline.
+    pub async fn enqueue(&self, request: EnqueueRequest) -> Result<(), AdminError> {
+        self.run(AdminCommand::Enqueue(request)).await
+    }
+
+    /// Dequeues a change or ref from a pipeline (its result: DEQUEUED).
+    pub async fn dequeue(&self, request: DequeueRequest) -> Result<(), AdminError> {
+        self.run(AdminCommand::Dequeue(request)).await
+    }
+
+    /// Moves changes to the head of their queues.
+    pub async fn promote(&self, request: PromoteRequest) -> Result<(), AdminError> {
+        self.run(AdminCommand::Promote(request)).await
+    }
+
+    async fn autoholds(&self) -> Result<(Autoholds, portcullis_config::TenantConfig), AdminError> {
+        self.scheduler.send(GetAutoholds).await.or_else(stopped)
+    }
+
+    /// Adds an autohold request; returns its id.
+    pub async fn autohold(&self, request: AutoholdRequest) -> Result<String, AdminError> {
+        let (autoholds, config) = self.autoholds().await?;
+        let tenant = config.tenants.iter().find(|t| t.name == request.tenant);
+        let tenant = tenant.ok_or_else(|| AdminError::UnknownTenant(request.tenant.clone()))?;
+        if !tenant.projects().iter().any(|p| p.name == request.project) {
+            return Err(AdminError::UnknownProject(request.project));
+        }
+        autoholds
+            .add(request)
+            .map_err(|e| AdminError::BadRequest(e.to_string()))
+    }
+
+    /// The autohold requests of a tenant.
+    pub async fn autohold_list(&self, tenant: &str) -> Result<Vec<AutoholdInfo>, AdminError> {
+        let (autoholds, config) = self.autoholds().await?;
+        if !config.tenants.iter().any(|t| t.name == tenant) {
+            return Err(AdminError::UnknownTenant(tenant.to_string()));
+        }
+        Ok(autoholds.list(tenant))
+    }
+
+    /// One autohold request.
+    pub async fn autohold_get(&self, id: &str) -> Result<Option<AutoholdInfo>, AdminError> {
+        Ok(self.autoholds().await?.0.get(id))
+    }
+
+    /// Deletes an autohold request; false when there was none.
+    pub async fn autohold_delete(&self, id: &str) -> Result<bool, AdminError> {
+        Ok(self.autoholds().await?.0.delete(id))
     }
 }

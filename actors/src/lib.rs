@@ -3,6 +3,8 @@
 //!
 //! | module | what it holds |
 //! |---|---|
+//! | [`admin`] | admin commands (enqueue, dequeue, promote) and their errors |
+//! | [`autohold`] | autohold requests, kept per tenant, consulted by every item |
 //! | [`change`] | proposed changes, speculative states, and the merger and reporter ports |
 //! | [`event`] | trigger events and the ref an item is about |
 //! | [`result`] | build and buildset results with Zuul's names |
@@ -10,14 +12,16 @@
 //! | [`log_hub`] | live log lines of running builds, for websockets |
 //! | [`scheduler`] | the Scheduler actor: routes events to tenants |
 //! | [`tenant`] | the Tenant actor: layout and pipelines |
-//! | [`pipeline`] | the Pipeline actor: queue of items, manager rules |
-//! | [`queue_item`] | the QueueItem actor: job graph and builds of one item |
+//! | [`pipeline`] | the Pipeline actor: change queues, windows, managers, reports |
+//! | [`queue_item`] | the QueueItem actor: speculative state, job graph and builds of one item |
 //! | [`build`] | the Build actor: one job run |
 //! | [`tunnel`] | the Tunnel actor: a supervised kubectl port-forward to a pod |
 //! | [`record_queue`] | ordered, non-blocking writes of one item's records to the store |
 //! | [`status`] | snapshots of the engine in Zuul's status format |
 //! | [`handle`] | [`EngineHandle`], all that the web and drivers use |
 
+pub mod admin;
+pub mod autohold;
 pub mod build;
 pub mod change;
 pub mod event;
@@ -36,6 +40,8 @@ pub mod tunnel;
 #[cfg(test)]
 mod tests;
 
+pub use admin::{AdminError, DequeueRequest, EnqueueRequest, PromoteRequest};
+pub use autohold::{AutoholdInfo, AutoholdRequest};
 pub use event::{ItemRef, TriggerEvent};
 pub use handle::EngineHandle;
 

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
 use portcullis_config::{FrozenJob, Layout, TenantDef};
 
+use crate::change::MergeState;
 use crate::event::ItemRef;
 use crate::log_hub::LogHub;
 use crate::result::BuildResult;
@@ -26,10 +27,19 @@ pub struct BuildRequest {
     pub item: ItemRef,
     /// The frozen job.
     pub job: FrozenJob,
+    /// The speculative state to test: one commit per (connection, project); empty
+    /// when the item is a plain ref (test `item.newrev`).
+    pub state: MergeState,
+    /// What the jobs it depends on returned (zuul_return `data`), merged in
+    /// dependency order; `Value::Null` when none returned anything.
+    pub parent_data: serde_json::Value,
+    /// True when an autohold request matches: if the build fails, the executor
+    /// keeps its work dir (and nodes) for a human to look at.
+    pub hold: bool,
 }
 
 /// How a build ended, as the executor tells it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BuildOutcome {
     /// The result.
     pub result: BuildResult,
@@ -37,6 +47,8 @@ pub struct BuildOutcome {
     pub error_detail: Option<String>,
     /// Where the build's logs are served.
     pub log_url: Option<String>,
+    /// Data the job returned for its children (zuul_return `data`); `Value::Null`: none.
+    pub data: serde_json::Value,
 }
 
 impl BuildOutcome {
@@ -46,6 +58,17 @@ impl BuildOutcome {
             result: BuildResult::Error,
             error_detail: Some(detail.into()),
             log_url: None,
+            data: serde_json::Value::Null,
+        }
+    }
+
+    /// An outcome with only a result (no logs, no data).
+    pub fn of(result: BuildResult) -> Self {
+        BuildOutcome {
+            result,
+            error_detail: None,
+            log_url: None,
+            data: serde_json::Value::Null,
         }
     }
 }
@@ -123,6 +146,8 @@ pub enum StoreRecord {
         log_url: Option<String>,
         /// Why, for errors.
         error_detail: Option<String>,
+        /// True when an autohold request kept the build's nodes and work dir.
+        held: bool,
     },
     /// Every build of a buildset ended and the item reported.
     BuildsetFinished {

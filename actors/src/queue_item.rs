@@ -1,18 +1,36 @@
-//! The QueueItem actor: one enqueued ref, its frozen job graph and its builds.
+//! The QueueItem actor: one enqueued ref or change, its speculative state,
+//! its job graph and its builds.
+//!
+//! The pipeline decides (it knows the queue); the item carries out: it asks
+//! the merger for its speculative state, starts each job once the jobs it
+//! depends on succeeded, skips the children of failed jobs, and tells the
+//! pipeline how it goes ([`ItemProgressed`]). A reset ([`StartBuildset`] with
+//! a new generation) cancels its builds and starts over on a new state; news
+//! of an older generation is dropped on both sides.
+
+mod job_graph;
+mod run;
+mod status;
+
+use std::collections::HashSet;
 
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
 use portcullis_config::FrozenJob;
 
-use crate::build::{Build, BuildEvent, CancelBuild};
+use crate::autohold::Autoholds;
+use crate::change::{MergeRequest, MergeState};
 use crate::event::{ItemRef, TriggerEvent};
-use crate::port::{BuildOutcome, BuildRequest, Ports, StoreRecord};
+use crate::port::{Ports, StoreRecord};
 use crate::record_queue::RecordQueue;
-use crate::result::{buildset_result, BuildResult};
-use crate::status::{ItemStatus, JobStatus, RefStatus};
+use crate::result::BuildResult;
+use crate::status::ItemStatus;
 
-/// An item finished: every build ended and its buildset is stored. Sent by
-/// [`QueueItem`] to its pipeline, once, right before it stops.
+pub use job_graph::merge_json;
+use job_graph::JobGraph;
+
+/// An item finished: it reported, every build ended and its buildset is
+/// stored. Sent by [`QueueItem`] to its pipeline, once, right before it stops.
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub struct ItemCompleted {
@@ -22,7 +40,74 @@ pub struct ItemCompleted {
     pub result: BuildResult,
 }
 
-/// Asks an item for its status snapshot.
+/// How an item's current buildset goes; see [`ItemProgressed`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    /// The speculative state could not be made; no jobs run.
+    MergeFailed {
+        /// True for a conflict (MERGE_CONFLICT), false for a merger error (ERROR).
+        conflict: bool,
+        /// What the merger said.
+        detail: String,
+    },
+    /// A voting job ended without success (sent once per generation, before the rest end).
+    JobFailed {
+        /// The job.
+        job: String,
+    },
+    /// Every job has a result.
+    JobsCompleted {
+        /// The buildset's result.
+        result: BuildResult,
+    },
+}
+
+/// News of an item's buildset. Sent by [`QueueItem`] to its pipeline as it happens.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct ItemProgressed {
+    /// Item id.
+    pub id: String,
+    /// The buildset generation the news is about.
+    pub generation: u32,
+    /// What happened.
+    pub progress: Progress,
+}
+
+/// Starts (or restarts) the item's buildset: cancels running builds, makes the
+/// speculative state (when `merge` is given) and runs the jobs. Sent by the
+/// pipeline when the item enters the active window or the items ahead changed.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct StartBuildset {
+    /// A number higher than any before for this item.
+    pub generation: u32,
+    /// The state to ask the merger for; `None`: test the item's own revision.
+    pub merge: Option<MergeRequest>,
+}
+
+/// Cancels the item's builds without starting new ones (a change it needs
+/// failed). Sent by the pipeline.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct CancelJobs {
+    /// The new generation (news of the old one is dropped).
+    pub generation: u32,
+}
+
+/// Ends the item: cancels what still runs, stores the buildset's result and
+/// stops (after telling [`ItemCompleted`]). Sent by the pipeline when the item
+/// reported or was dequeued.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct FinishItem {
+    /// The buildset's final result.
+    pub result: BuildResult,
+    /// The report text.
+    pub message: String,
+}
+
+/// Asks an item for its status snapshot (jobs; the pipeline fills in the queue facts).
 #[derive(Debug, Message)]
 #[rtype(result = "ItemStatus")]
 pub struct GetItemStatus;
@@ -37,59 +122,65 @@ pub struct ItemSpec {
     pub event: TriggerEvent,
     /// The frozen jobs to run.
     pub jobs: Vec<FrozenJob>,
+    /// The engine's autohold requests.
+    pub autoholds: Autoholds,
 }
 
-/// One job of the item and its build.
-struct JobSlot {
-    job: FrozenJob,
-    uuid: String,
-    build: Option<Addr<Build>>,
-    start_time: Option<DateTime<Utc>>,
-    end_time: Option<DateTime<Utc>>,
-    outcome: Option<BuildOutcome>,
+/// Who hears from an item: its pipeline, as recipients.
+#[derive(Clone)]
+pub struct ItemListeners {
+    /// Progress of the buildset.
+    pub progress: Recipient<ItemProgressed>,
+    /// The end of the item.
+    pub completed: Recipient<ItemCompleted>,
 }
 
-/// One enqueued ref and its builds.
+/// One enqueued ref or change and its builds.
 pub struct QueueItem {
     id: String,
     buildset_uuid: String,
     spec: ItemSpec,
     item: ItemRef,
     enqueue_time: DateTime<Utc>,
-    jobs: Vec<JobSlot>,
+    graph: JobGraph,
     ports: Ports,
-    /// The pipeline, as a recipient of this item's completion.
-    pipeline: Recipient<ItemCompleted>,
+    pipeline: ItemListeners,
     records: RecordQueue,
+    /// The current buildset generation; 0 before the first start.
+    generation: u32,
+    /// The speculative state of the current generation, once made.
+    state: Option<MergeState>,
+    /// Whether the current generation was told JobFailed already.
+    told_failed: bool,
+    /// Builds of earlier generations (or of a finishing item) still stopping, by uuid.
+    retired: HashSet<String>,
+    /// Running builds, by uuid.
+    running: std::collections::HashMap<String, Addr<crate::build::Build>>,
+    /// Set once the pipeline asked the item to end.
+    finishing: Option<(BuildResult, String)>,
     completed: bool,
 }
 
 impl QueueItem {
     /// An item for `spec` reporting to `pipeline`; must be started inside a runtime.
-    pub fn new(spec: ItemSpec, ports: Ports, pipeline: Recipient<ItemCompleted>) -> Self {
+    pub fn new(spec: ItemSpec, ports: Ports, pipeline: ItemListeners) -> Self {
         let new_uuid = || uuid::Uuid::new_v4().simple().to_string();
-        let jobs = spec
-            .jobs
-            .iter()
-            .map(|job| JobSlot {
-                job: job.clone(),
-                uuid: new_uuid(),
-                build: None,
-                start_time: None,
-                end_time: None,
-                outcome: None,
-            })
-            .collect();
         QueueItem {
             id: new_uuid(),
             buildset_uuid: new_uuid(),
             item: ItemRef::from_event(&spec.event),
+            graph: JobGraph::new(&spec.jobs),
             spec,
             enqueue_time: Utc::now(),
-            jobs,
             records: RecordQueue::start(ports.store.clone()),
             ports,
             pipeline,
+            generation: 0,
+            state: None,
+            told_failed: false,
+            retired: HashSet::new(),
+            running: std::collections::HashMap::new(),
+            finishing: None,
             completed: false,
         }
     }
@@ -99,63 +190,19 @@ impl QueueItem {
         &self.id
     }
 
-    fn start_builds(&mut self, ctx: &mut Context<Self>) {
-        let me = ctx.address().recipient();
-        for slot in &mut self.jobs {
-            let request = BuildRequest {
-                uuid: slot.uuid.clone(),
-                buildset_uuid: self.buildset_uuid.clone(),
-                tenant: self.spec.tenant.clone(),
-                pipeline: self.spec.pipeline.clone(),
-                item: self.item.clone(),
-                job: slot.job.clone(),
-            };
-            slot.build = Some(Build::new(request, self.ports.clone(), me.clone()).start());
-        }
-    }
-
-    fn slot(&mut self, uuid: &str) -> Option<&mut JobSlot> {
-        self.jobs.iter_mut().find(|s| s.uuid == uuid)
-    }
-
-    fn finish(&mut self, ctx: &mut Context<Self>) {
-        let result = buildset_result(self.jobs.iter().map(|s| {
-            let result = s.outcome.as_ref().map_or(BuildResult::Error, |o| o.result);
-            (s.job.voting, result)
-        }));
-        let message = match result {
-            BuildResult::Success => "Build succeeded.",
-            _ => "Build failed.",
-        };
-        self.records.push(StoreRecord::BuildsetFinished {
-            uuid: self.buildset_uuid.clone(),
-            result,
-            message: message.to_string(),
-            end_time: Utc::now(),
-        });
-        let completed = ItemCompleted {
+    fn tell(&self, progress: Progress) {
+        self.pipeline.progress.do_send(ItemProgressed {
             id: self.id.clone(),
-            result,
-        };
-        // Tell the pipeline only once the history holds the result, so a client
-        // that sees the item leave the status finds its buildset in the store.
-        ctx.wait(
-            self.records
-                .flushed()
-                .into_actor(self)
-                .map(move |_, item, ctx| {
-                    item.completed = true;
-                    item.pipeline.do_send(completed);
-                    ctx.stop();
-                }),
-        );
+            generation: self.generation,
+            progress,
+        });
     }
 }
 
 impl Actor for QueueItem {
     type Context = Context<Self>;
 
-    fn started(&mut self, ctx: &mut Context<Self>) {
+    fn started(&mut self, _: &mut Context<Self>) {
         tracing::info!(
             tenant = %self.spec.tenant,
             pipeline = %self.spec.pipeline,
@@ -172,63 +219,54 @@ impl Actor for QueueItem {
             event_id: self.spec.event.id.clone(),
             event_timestamp: self.spec.event.timestamp,
         });
-        self.start_builds(ctx);
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
-        // An item stopped early (dequeued, or its pipeline went away) cancels its builds.
-        for slot in &mut self.jobs {
-            if let Some(build) = slot.build.take() {
-                build.do_send(CancelBuild);
+        // An item stopped early (its pipeline went away) cancels its builds.
+        for (_, build) in self.running.drain() {
+            build.do_send(crate::build::CancelBuild);
+        }
+    }
+}
+
+impl Handler<StartBuildset> for QueueItem {
+    type Result = ();
+
+    fn handle(&mut self, start: StartBuildset, ctx: &mut Context<Self>) {
+        if self.finishing.is_some() || start.generation <= self.generation {
+            return;
+        }
+        self.restart(start.generation);
+        match start.merge {
+            Some(request) => self.merge(request, ctx),
+            None => {
+                self.state = Some(MergeState::default());
+                self.advance(ctx);
             }
         }
     }
 }
 
-impl Handler<BuildEvent> for QueueItem {
+impl Handler<CancelJobs> for QueueItem {
     type Result = ();
 
-    fn handle(&mut self, event: BuildEvent, ctx: &mut Context<Self>) {
-        match event {
-            BuildEvent::Started { uuid, start_time } => {
-                let buildset_uuid = self.buildset_uuid.clone();
-                let Some(slot) = self.slot(&uuid) else { return };
-                slot.start_time = Some(start_time);
-                let record = StoreRecord::BuildStarted {
-                    buildset_uuid,
-                    uuid,
-                    job_name: slot.job.name.clone(),
-                    voting: slot.job.voting,
-                    nodeset: slot.job.nodeset.name.clone(),
-                    start_time,
-                };
-                self.records.push(record);
-            }
-            BuildEvent::Completed {
-                uuid,
-                outcome,
-                end_time,
-            } => {
-                let Some(slot) = self.slot(&uuid) else { return };
-                if slot.outcome.is_some() {
-                    return;
-                }
-                slot.build = None;
-                slot.end_time = Some(end_time);
-                slot.outcome = Some(outcome.clone());
-                self.records.push(StoreRecord::BuildFinished {
-                    uuid,
-                    result: outcome.result,
-                    end_time,
-                    log_url: outcome.log_url,
-                    error_detail: outcome.error_detail,
-                });
-                let all_done = self.jobs.iter().all(|s| s.outcome.is_some());
-                if all_done && !self.completed {
-                    self.finish(ctx);
-                }
-            }
+    fn handle(&mut self, cancel: CancelJobs, _: &mut Context<Self>) {
+        if self.finishing.is_none() && cancel.generation > self.generation {
+            self.restart(cancel.generation);
         }
+    }
+}
+
+impl Handler<FinishItem> for QueueItem {
+    type Result = ();
+
+    fn handle(&mut self, finish: FinishItem, ctx: &mut Context<Self>) {
+        if self.finishing.is_some() {
+            return;
+        }
+        self.finishing = Some((finish.result, finish.message));
+        self.retire_running();
+        self.finish_when_quiet(ctx);
     }
 }
 
@@ -237,62 +275,5 @@ impl Handler<GetItemStatus> for QueueItem {
 
     fn handle(&mut self, _: GetItemStatus, _: &mut Context<Self>) -> Self::Result {
         MessageResult(self.status())
-    }
-}
-
-impl QueueItem {
-    fn status(&self) -> ItemStatus {
-        let now = Utc::now();
-        let jobs = self.jobs.iter().map(|s| self.job_status(s, now)).collect();
-        ItemStatus {
-            id: self.id.clone(),
-            refs: vec![RefStatus {
-                id: self.item.newrev.clone(),
-                project: self.item.project.clone(),
-                project_canonical: self.item.project.clone(),
-                ref_name: self.item.ref_name.clone(),
-                url: None,
-                owner: None,
-            }],
-            active: true,
-            live: true,
-            item_ahead: None,
-            items_behind: Vec::new(),
-            failing_reasons: Vec::new(),
-            zuul_ref: self.item.ref_name.clone(),
-            enqueue_time: self.enqueue_time.timestamp_millis(),
-            remaining_time: None,
-            jobs,
-        }
-    }
-
-    fn job_status(&self, slot: &JobSlot, now: DateTime<Utc>) -> JobStatus {
-        let started = slot.start_time.is_some();
-        let elapsed = slot
-            .start_time
-            .map(|start| (slot.end_time.unwrap_or(now) - start).num_milliseconds());
-        let seconds = |t: DateTime<Utc>| t.timestamp_millis() as f64 / 1000.0;
-        JobStatus {
-            name: slot.job.name.clone(),
-            dependencies: Vec::new(),
-            uuid: started.then(|| slot.uuid.clone()),
-            result: slot.outcome.as_ref().map(|o| o.result.to_string()),
-            voting: slot.job.voting,
-            elapsed_time: elapsed,
-            remaining_time: slot.outcome.as_ref().map(|_| 0),
-            url: started.then(|| format!("stream/{}?logfile=console.log", slot.uuid)),
-            report_url: slot.outcome.as_ref().and_then(|o| o.log_url.clone()),
-            start_time: slot.start_time.map(seconds),
-            end_time: slot.end_time.map(seconds),
-            estimated_time: None,
-            pipeline: Some(self.spec.pipeline.clone()),
-            canceled: Some(matches!(
-                slot.outcome.as_ref().map(|o| o.result),
-                Some(BuildResult::Canceled)
-            )),
-            queued: !started,
-            waiting_status: None,
-            tries: 1,
-        }
     }
 }

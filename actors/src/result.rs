@@ -18,6 +18,18 @@ pub enum BuildResult {
     Error,
     /// The build was canceled before it ended.
     Canceled,
+    /// The item could not be merged onto the items ahead (no jobs ran).
+    MergeConflict,
+    /// Every job succeeded but the change did not merge when reported.
+    MergeFailure,
+    /// The job did not run because a job it depends on did not succeed.
+    Skipped,
+    /// No nodes could be had for the build.
+    NodeFailure,
+    /// The build was retried as often as the job allows and never finished.
+    RetryLimit,
+    /// The item left the pipeline before it reported (dequeued, superseded).
+    Dequeued,
 }
 
 impl BuildResult {
@@ -30,6 +42,12 @@ impl BuildResult {
             BuildResult::TimedOut => "TIMED_OUT",
             BuildResult::Error => "ERROR",
             BuildResult::Canceled => "CANCELED",
+            BuildResult::MergeConflict => "MERGE_CONFLICT",
+            BuildResult::MergeFailure => "MERGE_FAILURE",
+            BuildResult::Skipped => "SKIPPED",
+            BuildResult::NodeFailure => "NODE_FAILURE",
+            BuildResult::RetryLimit => "RETRY_LIMIT",
+            BuildResult::Dequeued => "DEQUEUED",
         }
     }
 }
@@ -40,14 +58,39 @@ impl std::fmt::Display for BuildResult {
     }
 }
 
-/// The result of a buildset: SUCCESS when every voting build succeeded.
+/// The result of a buildset, as Zuul decides it: SUCCESS when every voting
+/// build succeeded or was skipped, and at least one build was not skipped.
 pub fn buildset_result(builds: impl IntoIterator<Item = (bool, BuildResult)>) -> BuildResult {
-    let failed = builds
-        .into_iter()
-        .any(|(voting, result)| voting && result != BuildResult::Success);
-    if failed {
+    let mut all_skipped = true;
+    let mut failed = false;
+    for (voting, result) in builds {
+        all_skipped &= result == BuildResult::Skipped;
+        failed |= voting && !matches!(result, BuildResult::Success | BuildResult::Skipped);
+    }
+    if failed || all_skipped {
         BuildResult::Failure
     } else {
         BuildResult::Success
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skipped_builds_do_not_fail_a_buildset_unless_every_build_was_skipped() {
+        use BuildResult::*;
+        assert_eq!(buildset_result([(true, Success), (true, Skipped)]), Success);
+        assert_eq!(buildset_result([(true, Skipped), (true, Skipped)]), Failure);
+        assert_eq!(buildset_result([(false, Failure), (true, Success)]), Success);
+        assert_eq!(buildset_result([(true, NodeFailure), (true, Success)]), Failure);
+    }
+
+    #[test]
+    fn new_results_are_spelled_as_zuul_spells_them() {
+        let spelled = serde_json::to_string(&BuildResult::MergeConflict).unwrap();
+        assert_eq!(spelled, "\"MERGE_CONFLICT\"");
+        assert_eq!(BuildResult::RetryLimit.as_str(), "RETRY_LIMIT");
     }
 }

@@ -4,6 +4,8 @@ use actix::prelude::*;
 use futures_util::future::join_all;
 use portcullis_config::TenantConfig;
 
+use crate::admin::{AdminError, RunAdminCommand};
+use crate::autohold::Autoholds;
 use crate::event::TriggerEvent;
 use crate::port::Ports;
 use crate::status::{TenantStatus, TenantSummary};
@@ -24,10 +26,18 @@ pub struct GetTenants;
 #[rtype(result = "Option<TenantStatus>")]
 pub struct GetTenantStatus(pub String);
 
+/// Asks for the engine's autohold requests and the tenant config they are
+/// checked against. Sent through [`crate::EngineHandle`]'s autohold methods.
+#[derive(Debug, Message)]
+#[rtype(result = "(Autoholds, TenantConfig)")]
+pub struct GetAutoholds;
+
 /// The root of the actor tree.
 pub struct Scheduler {
     config: TenantConfig,
     ports: Ports,
+    /// Autohold requests of every tenant; shared with every item.
+    autoholds: Autoholds,
     /// Tenant actors in config order, owned here.
     tenants: Vec<(String, Addr<Tenant>)>,
 }
@@ -38,6 +48,7 @@ impl Scheduler {
         Scheduler {
             config,
             ports,
+            autoholds: Autoholds::default(),
             tenants: Vec::new(),
         }
     }
@@ -48,7 +59,8 @@ impl Actor for Scheduler {
 
     fn started(&mut self, _: &mut Context<Self>) {
         for def in &self.config.tenants {
-            let tenant = Tenant::new(def.clone(), self.ports.clone()).start();
+            let tenant = Tenant::new(def.clone(), self.ports.clone(), self.autoholds.clone());
+            let tenant = tenant.start();
             self.tenants.push((def.name.clone(), tenant));
         }
     }
@@ -96,5 +108,28 @@ impl Handler<GetTenantStatus> for Scheduler {
             .find(|(n, _)| *n == name)
             .map(|(_, t)| t.clone());
         Box::pin(async move { tenant?.send(GetStatus).await.ok() })
+    }
+}
+
+impl Handler<RunAdminCommand> for Scheduler {
+    type Result = ResponseFuture<Result<(), AdminError>>;
+
+    fn handle(&mut self, command: RunAdminCommand, _: &mut Context<Self>) -> Self::Result {
+        let name = command.0.tenant().to_string();
+        let tenant = self.tenants.iter().find(|(n, _)| *n == name);
+        let tenant = tenant.map(|(_, t)| t.clone());
+        Box::pin(async move {
+            let tenant = tenant.ok_or(AdminError::UnknownTenant(name))?;
+            let stopped = |_| Err(AdminError::BadRequest("the tenant stopped".into()));
+            tenant.send(command).await.unwrap_or_else(stopped)
+        })
+    }
+}
+
+impl Handler<GetAutoholds> for Scheduler {
+    type Result = MessageResult<GetAutoholds>;
+
+    fn handle(&mut self, _: GetAutoholds, _: &mut Context<Self>) -> Self::Result {
+        MessageResult((self.autoholds.clone(), self.config.clone()))
     }
 }

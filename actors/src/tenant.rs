@@ -2,7 +2,11 @@
 //!
 //! A ref update may change the config it is tested with, so the tenant reloads
 //! its layout before it routes events: events that arrive during a load wait
-//! for the next one, in order.
+//! for the next one, in order. Pipelines get events in order of precedence
+//! (high first); every event about a change first dequeues that change's
+//! stale patchsets everywhere. Admin commands are in `tenant/admin.rs`.
+
+mod admin;
 
 use std::sync::Arc;
 
@@ -11,8 +15,11 @@ use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 use portcullis_config::{Layout, TenantDef};
 
-use crate::event::TriggerEvent;
-use crate::pipeline::{CountItems, EnqueueEvent, GetPipelineStatus, Pipeline, UpdateLayout};
+use crate::autohold::Autoholds;
+use crate::event::{ItemRef, TriggerEvent};
+use crate::pipeline::{
+    CountItems, DequeueStaleChange, EnqueueEvent, GetPipelineStatus, Pipeline, UpdateLayout,
+};
 use crate::port::Ports;
 use crate::status::{TenantStatus, TenantSummary};
 
@@ -35,6 +42,10 @@ pub struct GetSummary;
 pub struct Tenant {
     def: TenantDef,
     ports: Ports,
+    autoholds: Autoholds,
+    /// Every change trigger events told of, latest patchset, by (project, number):
+    /// what an admin's enqueue of a change is made from.
+    changes: std::collections::HashMap<(String, u64), TriggerEvent>,
     layout: Option<Arc<Layout>>,
     last_reconfigured: Option<DateTime<Utc>>,
     /// Pipeline actors in layout order, owned here.
@@ -46,10 +57,12 @@ pub struct Tenant {
 
 impl Tenant {
     /// A tenant that loads its layout through `ports.loader` once started.
-    pub fn new(def: TenantDef, ports: Ports) -> Self {
+    pub fn new(def: TenantDef, ports: Ports, autoholds: Autoholds) -> Self {
         Tenant {
             def,
             ports,
+            autoholds,
+            changes: std::collections::HashMap::new(),
             layout: None,
             last_reconfigured: None,
             pipelines: Vec::new(),
@@ -95,6 +108,7 @@ impl Tenant {
                     pipeline.name.clone(),
                     layout.clone(),
                     self.ports.clone(),
+                    self.autoholds.clone(),
                 )
                 .start(),
             };
@@ -111,12 +125,22 @@ impl Tenant {
             tracing::warn!(tenant = %self.def.name, "no layout; event dropped");
             return;
         };
+        if event.change.is_some() {
+            let item = ItemRef::from_event(&event);
+            let abandoned = event.event_type == "change-abandoned";
+            for (_, addr) in &self.pipelines {
+                addr.do_send(DequeueStaleChange(item.clone(), abandoned));
+            }
+        }
         let facts = event.facts();
-        for pipeline in layout
+        let mut triggered: Vec<_> = layout
             .pipelines
             .iter()
             .filter(|p| p.is_triggered_by(&facts))
-        {
+            .collect();
+        // Higher precedence first; the sort is stable, so layout order breaks ties.
+        triggered.sort_by_key(|p| std::cmp::Reverse(p.precedence));
+        for pipeline in triggered {
             if let Some((_, addr)) = self.pipelines.iter().find(|(n, _)| *n == pipeline.name) {
                 addr.do_send(EnqueueEvent(event.clone()));
             }
@@ -142,6 +166,10 @@ impl Handler<RouteEvent> for Tenant {
             .is_none()
         {
             return;
+        }
+        if let Some(change) = &event.change {
+            let key = (event.project.clone(), change.number);
+            self.changes.insert(key, event.clone());
         }
         self.pending.push(event);
         if !self.loading {

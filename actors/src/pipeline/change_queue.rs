@@ -1,0 +1,256 @@
+//! Change queues: the items of a pipeline in order, their speculative bases,
+//! the active window, and the one pass over a queue that decides what to do
+//! next (start, reset, cancel, report). Pure; the Pipeline actor carries the
+//! actions out. This is Zuul's "nearest non-failing item" walk in small.
+
+use portcullis_config::pipeline::{Window, WindowChangeKind};
+
+use crate::change::{MergeItem, MergeMode, MergeRequest};
+use crate::event::ItemRef;
+use crate::result::BuildResult;
+
+/// One item in a change queue.
+#[derive(Debug, Clone)]
+pub struct QueueEntry {
+    /// Item id.
+    pub id: String,
+    /// The ref or change.
+    pub item: ItemRef,
+    /// How it merges.
+    pub mode: MergeMode,
+    /// The generation of its current buildset (0: never started).
+    pub generation: u32,
+    /// Ids of the items ahead its current buildset is built on; `None`: not started.
+    pub base: Option<Vec<String>>,
+    /// Why it fails; empty while it does not.
+    pub failing: Vec<String>,
+    /// Its result and report text, once it has one.
+    pub outcome: Option<(BuildResult, String)>,
+    /// True while its reports are being delivered.
+    pub reporting: bool,
+    /// Ids of enqueued items its change depends on (Depends-On).
+    pub needs: Vec<String>,
+    /// True once a change it depends on left without merging.
+    pub needs_failed: bool,
+}
+
+impl QueueEntry {
+    /// A new, not yet started entry.
+    pub fn new(id: String, item: ItemRef, mode: MergeMode) -> Self {
+        QueueEntry {
+            id,
+            item,
+            mode,
+            generation: 0,
+            base: None,
+            failing: Vec::new(),
+            outcome: None,
+            reporting: false,
+            needs: Vec::new(),
+            needs_failed: false,
+        }
+    }
+}
+
+/// How a manager runs its queues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    /// Items are tested on the non-failing items ahead; a failure resets those behind.
+    pub speculative: bool,
+    /// Items report from the head only.
+    pub ordered: bool,
+    /// The window grows and shrinks with results (else it stays as it started).
+    pub adaptive_window: bool,
+}
+
+/// What the pipeline must do for an item.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Start (or restart) the item's buildset.
+    Start {
+        /// Item id.
+        id: String,
+        /// The new generation.
+        generation: u32,
+        /// The speculative state to make, when the item or one ahead is a change.
+        merge: Option<MergeRequest>,
+    },
+    /// Cancel the item's builds; start nothing.
+    Cancel {
+        /// Item id.
+        id: String,
+        /// The new generation.
+        generation: u32,
+    },
+    /// Deliver the item's reports.
+    Report {
+        /// Item id.
+        id: String,
+    },
+}
+
+/// One change queue of a pipeline.
+#[derive(Debug, Clone)]
+pub struct ChangeQueue {
+    /// Queue name (the shared queue's, else the project's).
+    pub name: String,
+    /// The branch, for per-branch queues.
+    pub branch: Option<String>,
+    /// Items, head first.
+    pub entries: Vec<QueueEntry>,
+    /// Active window; 0: no limit.
+    pub window: u32,
+    /// How the window changes.
+    pub settings: Window,
+}
+
+impl ChangeQueue {
+    /// An empty queue starting at `settings.initial` (or a fixed `window`).
+    pub fn new(name: String, branch: Option<String>, settings: Window) -> Self {
+        ChangeQueue {
+            name,
+            branch,
+            entries: Vec::new(),
+            window: settings.initial,
+            settings,
+        }
+    }
+
+    /// The entry with this id.
+    pub fn entry_mut(&mut self, id: &str) -> Option<&mut QueueEntry> {
+        self.entries.iter_mut().find(|e| e.id == id)
+    }
+
+    /// Grows the window after a merge (Zuul's increase rule).
+    pub fn increase_window(&mut self) {
+        if self.window == 0 {
+            return;
+        }
+        let change = self.settings.increase;
+        let grown = match change.kind {
+            WindowChangeKind::Linear => self.window.saturating_add(change.factor),
+            WindowChangeKind::Exponential => self.window.saturating_mul(change.factor),
+        };
+        self.window = self.settings.ceiling.map_or(grown, |c| grown.min(c));
+    }
+
+    /// Shrinks the window after a failure (Zuul's decrease rule), never under the floor.
+    pub fn decrease_window(&mut self) {
+        if self.window == 0 {
+            return;
+        }
+        let change = self.settings.decrease;
+        let shrunk = match change.kind {
+            WindowChangeKind::Linear => self.window.saturating_sub(change.factor),
+            WindowChangeKind::Exponential => self.window / change.factor.max(1),
+        };
+        self.window = shrunk.max(self.settings.floor);
+    }
+
+    /// Walks the queue from the head and says what to do: start items that
+    /// entered the window, reset items whose items ahead changed, cancel items
+    /// whose needed change failed, report items that may.
+    pub fn process(&mut self, rules: Rules) -> Vec<Action> {
+        let mut actions = Vec::new();
+        // The non-failing items ahead: what a speculative item is built on.
+        let mut ahead: Vec<usize> = Vec::new();
+        for index in 0..self.entries.len() {
+            let active = self.window == 0 || index < self.window as usize;
+            let expected: Vec<String> = match rules.speculative {
+                true => ahead.iter().map(|i| self.entries[*i].id.clone()).collect(),
+                false => Vec::new(),
+            };
+            let merge = self.merge_request(&ahead, index);
+            let entry = &mut self.entries[index];
+            if !entry.reporting {
+                step(entry, active, expected, merge, &mut actions);
+                let may_report = match (rules.speculative, rules.ordered) {
+                    (true, _) => ahead.is_empty(),
+                    (false, true) => index == 0,
+                    (false, false) => true,
+                };
+                if may_report && entry.outcome.is_some() {
+                    entry.reporting = true;
+                    actions.push(Action::Report {
+                        id: entry.id.clone(),
+                    });
+                }
+            }
+            if self.entries[index].failing.is_empty() {
+                ahead.push(index);
+            }
+        }
+        actions
+    }
+
+    /// The merge request of the entry at `index` on the entries `ahead`; `None`
+    /// when none of them is a change (a ref is tested at its own revision).
+    fn merge_request(&self, ahead: &[usize], index: usize) -> Option<MergeRequest> {
+        let chain: Vec<&QueueEntry> = ahead
+            .iter()
+            .chain([&index])
+            .map(|i| &self.entries[*i])
+            .collect();
+        chain.iter().any(|e| e.item.change.is_some()).then(|| MergeRequest {
+            item_uuid: self.entries[index].id.clone(),
+            items: chain
+                .iter()
+                .map(|e| MergeItem {
+                    item: e.item.clone(),
+                    mode: e.mode,
+                })
+                .collect(),
+            required: Vec::new(),
+        })
+    }
+}
+
+/// Decides for one entry that is not reporting.
+fn step(
+    entry: &mut QueueEntry,
+    active: bool,
+    expected: Vec<String>,
+    merge: Option<MergeRequest>,
+    actions: &mut Vec<Action>,
+) {
+    let id = entry.id.clone();
+    if entry.needs_failed {
+        if entry.outcome.is_none() {
+            entry.generation += 1;
+            entry.base = Some(expected);
+            entry.failing.push("a needed change is failing".into());
+            let text = "This change depends on a change that failed to merge.";
+            entry.outcome = Some((BuildResult::Failure, text.into()));
+            let generation = entry.generation;
+            actions.push(Action::Cancel { id, generation });
+        }
+        return;
+    }
+    match &entry.base {
+        Some(base) if *base == expected => {}
+        Some(_) => {
+            // What it was built on changed (an item ahead failed, left, or moved).
+            entry.generation += 1;
+            entry.failing.clear();
+            entry.outcome = None;
+            let generation = entry.generation;
+            if active {
+                entry.base = Some(expected);
+                actions.push(Action::Start { id, generation, merge });
+            } else {
+                entry.base = None;
+                actions.push(Action::Cancel { id, generation });
+            }
+        }
+        None if active => {
+            entry.generation += 1;
+            entry.base = Some(expected);
+            let generation = entry.generation;
+            actions.push(Action::Start { id, generation, merge });
+        }
+        None => {}
+    }
+}
+
+#[cfg(test)]
+mod tests;
