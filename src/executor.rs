@@ -178,11 +178,18 @@ async fn run_build(
         }
     };
     output.line(&format!("Build result: {result}")).await;
+    if request.hold && result != BuildResult::Success {
+        // An autohold request matched this failed build: its work dir stays
+        // for a human to look at (the engine books the build as held).
+        work_dir.0 = None;
+    }
     work_dir.remove().await;
     BuildOutcome {
         result,
         error_detail,
         log_url: Some(log_url),
+        // TODO(executor): fill from zuul_return's `data` once the plugin writes it.
+        data: serde_json::Value::Null,
     }
 }
 

@@ -86,6 +86,8 @@ pub fn record(conn: &mut AnyConnection, record: StoreRecord) -> Result<(), Store
             end_time,
             log_url,
             error_detail,
+            // TODO(store): keep `held` in the builds table (Zuul's build.held).
+            held: _,
         } => {
             let outcome = (result.as_str(), end_time, log_url, error_detail);
             build_finished(conn, &uuid, outcome)

@@ -253,6 +253,9 @@ pub fn request(fixture: &Fixture, uuid: &str, job: FrozenJob) -> BuildRequest {
             change: None,
         },
         job,
+        state: Default::default(),
+        parent_data: serde_json::Value::Null,
+        hold: false,
     }
 }
 

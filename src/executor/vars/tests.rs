@@ -39,6 +39,9 @@ fn request(nodeset: Nodeset) -> BuildRequest {
             vars,
             ..Default::default()
         },
+        state: Default::default(),
+        parent_data: serde_json::Value::Null,
+        hold: false,
     }
 }
 

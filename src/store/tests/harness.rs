@@ -159,6 +159,7 @@ pub async fn seed(store: &Store, item: Item, jobs: Vec<Job>, minute: i64) {
             end_time: at(minute + 10),
             log_url: Some(format!("https://logs.example/{}/{}/", item.uuid, job.name)),
             error_detail: (result == BuildResult::Error).then(|| "no nodes".to_string()),
+            held: false,
         })
         .await
         .expect("build finished");

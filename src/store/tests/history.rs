@@ -147,6 +147,7 @@ async fn records_about_unknown_buildsets_and_builds_are_errors(db: &TestDb) {
         end_time: at(1),
         log_url: None,
         error_detail: None,
+        held: false,
     };
 
     // Then each is refused with the uuid named

@@ -132,6 +132,7 @@ fn history() -> Vec<StoreRecord> {
         end_time: at(t),
         log_url: Some(format!("http://portcullis.test/logs/bs1-{job}/")),
         error_detail: None,
+        held: false,
     };
     vec![
         StoreRecord::BuildsetStarted {
