@@ -117,5 +117,5 @@ pub fn start_with_auth(
 
 /// The engine's admin commands.
 fn admin_engine(state: &WebState) -> Arc<dyn AdminEngine> {
-    Arc::new(admin::engine::Pending(state.engine.clone()))
+    Arc::new(state.engine.clone())
 }

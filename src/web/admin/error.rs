@@ -24,11 +24,22 @@ pub enum AdminApiError {
     #[error("Invalid request body: {0}")]
     BadBody(String),
     /// The engine refused the command.
-    #[error(transparent)]
+    #[error("{}", engine_refusal(.0))]
     Engine(#[from] AdminError),
     /// No autohold request with that id in the tenant.
     #[error("Hold request {0} not found.")]
     UnknownHold(String),
+}
+
+/// What the client is told about an engine refusal, in the words of Zuul's handlers.
+fn engine_refusal(e: &AdminError) -> String {
+    match e {
+        AdminError::UnknownTenant(name) => format!("Unknown tenant {name}"),
+        AdminError::UnknownPipeline(name) => format!("Unknown pipeline {name}"),
+        AdminError::UnknownProject(name) => format!("Unknown project {name}"),
+        AdminError::UnknownChange(name) => format!("Unknown change {name}"),
+        AdminError::BadRequest(why) => format!("Invalid request: {why}"),
+    }
 }
 
 impl AdminApiError {

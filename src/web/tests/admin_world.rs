@@ -261,7 +261,14 @@ impl FakeEngine {
             tenant: tenant.into(),
             project: project.into(),
             job: "unit".into(),
-            ..Default::default()
+            ref_filter: ".*".into(),
+            change: None,
+            max_count: 1,
+            current_count: 0,
+            reason: "a test".into(),
+            node_expiration: None,
+            expired: None,
+            nodes: Vec::new(),
         };
         self.holds.lock().expect("holds").insert(id.into(), hold);
     }
