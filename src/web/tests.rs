@@ -4,6 +4,7 @@
 
 mod admin_api;
 mod admin_auth;
+mod admin_engine;
 mod admin_world;
 mod api;
 mod console;

@@ -153,6 +153,8 @@ pub struct AdminWorld {
     pub engine: Arc<FakeEngine>,
     /// The authenticators and rules.
     pub auth: Arc<Auth>,
+    /// What the handlers talk to: the fake engine, or the real one.
+    admin: Arc<dyn AdminEngine>,
 }
 
 impl AdminWorld {
@@ -164,11 +166,21 @@ impl AdminWorld {
 
     /// A world with `auth` in place of the usual authenticators.
     pub async fn with_auth(auth: Auth) -> AdminWorld {
+        let engine = Arc::new(FakeEngine::default());
         AdminWorld {
             world: World::new().await,
-            engine: Arc::new(FakeEngine::default()),
+            admin: engine.clone(),
+            engine,
             auth: Arc::new(auth),
         }
+    }
+
+    /// A world whose handlers talk to the harness's real engine (a tenant
+    /// with two projects and no pipelines) instead of the fake.
+    pub async fn over_the_real_engine() -> AdminWorld {
+        let mut world = AdminWorld::new().await;
+        world.admin = Arc::new(world.world.state.engine.clone());
+        world
     }
 
     /// Sends one request with `token` as bearer; answers status, headers and
@@ -193,8 +205,11 @@ impl AdminWorld {
         authorization: Option<&str>,
         body: &str,
     ) -> (StatusCode, HeaderMap, Value) {
-        let engine: Arc<dyn AdminEngine> = self.engine.clone();
-        let config = app_config_with(self.world.state.clone(), self.auth.clone(), engine);
+        let config = app_config_with(
+            self.world.state.clone(),
+            self.auth.clone(),
+            self.admin.clone(),
+        );
         let app = test::init_service(App::new().configure(config)).await;
         let mut request = test::TestRequest::default()
             .method(method)
