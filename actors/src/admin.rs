@@ -118,8 +118,9 @@ pub fn parse_change(change: &str) -> Result<(u64, Option<&str>), AdminError> {
         Some((n, p)) => (n, Some(p.trim())),
         None => (change, None),
     };
-    let number = number.trim().parse().map_err(|_| {
-        AdminError::BadRequest(format!("change {change} is not N,P"))
-    })?;
+    let number = number
+        .trim()
+        .parse()
+        .map_err(|_| AdminError::BadRequest(format!("change {change} is not N,P")))?;
     Ok((number, patchset.filter(|p| !p.is_empty())))
 }

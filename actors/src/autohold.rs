@@ -89,7 +89,9 @@ pub struct Autoholds(Arc<Mutex<Registry>>);
 impl Autoholds {
     fn lock(&self) -> std::sync::MutexGuard<'_, Registry> {
         // A panic while holding the lock leaves plain data behind; keep going.
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Adds a request (tenant and project already checked); returns its id.

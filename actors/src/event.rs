@@ -145,10 +145,8 @@ impl ItemRef {
         if change.url.as_deref() == Some(reference) {
             return true;
         }
-        reference
-            .rsplit_once('~')
-            .is_some_and(|(project, number)| {
-                project == self.project && number.parse() == Ok(change.number)
-            })
+        reference.rsplit_once('~').is_some_and(|(project, number)| {
+            project == self.project && number.parse() == Ok(change.number)
+        })
     }
 }

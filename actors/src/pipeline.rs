@@ -166,7 +166,10 @@ impl Pipeline {
         };
         if item.change.is_some() {
             self.dequeue_stale(&item, false);
-            if self.entries().any(|e| e.item.id() == item.id() && e.item.project == item.project) {
+            if self
+                .entries()
+                .any(|e| e.item.id() == item.id() && e.item.project == item.project)
+            {
                 tracing::debug!(pipeline = %self.name, change = %item.id(), "already enqueued");
                 return;
             }
@@ -196,7 +199,11 @@ impl Pipeline {
         };
         let q = self.queue_for(&place, manager::window(pipeline));
         for id in manager::superseded(pipeline.manager, &self.queues[q]) {
-            self.finish(&id, BuildResult::Dequeued, "Superseded by a newer item.".into());
+            self.finish(
+                &id,
+                BuildResult::Dequeued,
+                "Superseded by a newer item.".into(),
+            );
         }
         let spec = ItemSpec {
             tenant: self.tenant.clone(),
@@ -220,7 +227,11 @@ impl Pipeline {
     }
 
     /// The index of the queue for `place`, made when missing.
-    fn queue_for(&mut self, place: &manager::QueuePlace, window: portcullis_config::pipeline::Window) -> usize {
+    fn queue_for(
+        &mut self,
+        place: &manager::QueuePlace,
+        window: portcullis_config::pipeline::Window,
+    ) -> usize {
         let existing = self
             .queues
             .iter()
@@ -249,7 +260,9 @@ impl Pipeline {
                     continue;
                 };
                 if queue.name != place.name || queue.branch != place.branch {
-                    return Err(format!("it depends on {reference}, which is in another queue"));
+                    return Err(format!(
+                        "it depends on {reference}, which is in another queue"
+                    ));
                 }
                 needs.push(needed.id.clone());
             }

@@ -83,8 +83,14 @@ mod tests {
         use BuildResult::*;
         assert_eq!(buildset_result([(true, Success), (true, Skipped)]), Success);
         assert_eq!(buildset_result([(true, Skipped), (true, Skipped)]), Failure);
-        assert_eq!(buildset_result([(false, Failure), (true, Success)]), Success);
-        assert_eq!(buildset_result([(true, NodeFailure), (true, Success)]), Failure);
+        assert_eq!(
+            buildset_result([(false, Failure), (true, Success)]),
+            Success
+        );
+        assert_eq!(
+            buildset_result([(true, NodeFailure), (true, Success)]),
+            Failure
+        );
     }
 
     #[test]

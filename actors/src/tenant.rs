@@ -52,6 +52,11 @@ pub struct Tenant {
     pipelines: Vec<(String, Addr<Pipeline>)>,
     /// Events waiting for a layout load to finish.
     pending: Vec<TriggerEvent>,
+    /// Admin commands waiting for a layout load to finish, with where to answer.
+    pending_admin: Vec<(
+        crate::admin::AdminCommand,
+        tokio::sync::oneshot::Sender<Result<(), crate::admin::AdminError>>,
+    )>,
     loading: bool,
 }
 
@@ -67,6 +72,7 @@ impl Tenant {
             last_reconfigured: None,
             pipelines: Vec::new(),
             pending: Vec::new(),
+            pending_admin: Vec::new(),
             loading: false,
         }
     }
@@ -84,6 +90,12 @@ impl Tenant {
             let ready: Vec<_> = tenant.pending.drain(..waiting).collect();
             for event in ready {
                 tenant.route(event);
+            }
+            for (command, answer) in std::mem::take(&mut tenant.pending_admin) {
+                let outcome = tenant.execute(command);
+                actix::spawn(async move {
+                    let _ = answer.send(outcome.await);
+                });
             }
             if !tenant.pending.is_empty() {
                 tenant.start_load(ctx);

@@ -1,4 +1,12 @@
-//! Engine scenario tests: the real actors with deterministic fakes of the ports.
+//! Engine scenario tests: the real actors with deterministic fakes of the
+//! ports, grouped by area.
 
+mod admin;
+mod fake_merger;
 mod fakes;
+mod gating;
+mod harness;
+mod jobs;
+mod managers;
 mod scenarios;
+mod window;

@@ -68,7 +68,10 @@ impl Pipeline {
 
     /// Takes an item out without a result; what needed it fails.
     fn dequeue(&mut self, id: &str) {
-        let message = self.layout.pipeline(&self.name).map(|p| p.messages.dequeue.clone());
+        let message = self
+            .layout
+            .pipeline(&self.name)
+            .map(|p| p.messages.dequeue.clone());
         self.finish(id, BuildResult::Dequeued, message.unwrap_or_default());
         self.settle_dependents(id, false);
     }
@@ -77,7 +80,11 @@ impl Pipeline {
 impl Handler<DequeueStaleChange> for Pipeline {
     type Result = ();
 
-    fn handle(&mut self, DequeueStaleChange(item, abandoned): DequeueStaleChange, ctx: &mut Context<Self>) {
+    fn handle(
+        &mut self,
+        DequeueStaleChange(item, abandoned): DequeueStaleChange,
+        ctx: &mut Context<Self>,
+    ) {
         if self.dequeue_stale(&item, abandoned) > 0 {
             self.process(ctx);
         }
@@ -101,7 +108,10 @@ impl Handler<DequeueItems> for Pipeline {
             .collect();
         if matching.is_empty() {
             let what = request.change.or(request.r#ref).unwrap_or_default();
-            return Err(AdminError::UnknownChange(format!("{} {what}", request.project)));
+            return Err(AdminError::UnknownChange(format!(
+                "{} {what}",
+                request.project
+            )));
         }
         for id in &matching {
             self.dequeue(id);
@@ -114,11 +124,17 @@ impl Handler<DequeueItems> for Pipeline {
 impl Handler<PromoteItems> for Pipeline {
     type Result = Result<(), AdminError>;
 
-    fn handle(&mut self, PromoteItems(changes): PromoteItems, ctx: &mut Context<Self>) -> Self::Result {
+    fn handle(
+        &mut self,
+        PromoteItems(changes): PromoteItems,
+        ctx: &mut Context<Self>,
+    ) -> Self::Result {
         let mut promoted = Vec::new();
         for change in &changes {
             let (number, patchset) = parse_change(change)?;
-            let found = self.entries().find(|e| is_change(&e.item, number, patchset));
+            let found = self
+                .entries()
+                .find(|e| is_change(&e.item, number, patchset));
             let found = found.ok_or_else(|| AdminError::UnknownChange(change.clone()))?;
             promoted.push(found.id.clone());
         }

@@ -191,17 +191,20 @@ impl ChangeQueue {
             .chain([&index])
             .map(|i| &self.entries[*i])
             .collect();
-        chain.iter().any(|e| e.item.change.is_some()).then(|| MergeRequest {
-            item_uuid: self.entries[index].id.clone(),
-            items: chain
-                .iter()
-                .map(|e| MergeItem {
-                    item: e.item.clone(),
-                    mode: e.mode,
-                })
-                .collect(),
-            required: Vec::new(),
-        })
+        chain
+            .iter()
+            .any(|e| e.item.change.is_some())
+            .then(|| MergeRequest {
+                item_uuid: self.entries[index].id.clone(),
+                items: chain
+                    .iter()
+                    .map(|e| MergeItem {
+                        item: e.item.clone(),
+                        mode: e.mode,
+                    })
+                    .collect(),
+                required: Vec::new(),
+            })
     }
 }
 
@@ -236,7 +239,11 @@ fn step(
             let generation = entry.generation;
             if active {
                 entry.base = Some(expected);
-                actions.push(Action::Start { id, generation, merge });
+                actions.push(Action::Start {
+                    id,
+                    generation,
+                    merge,
+                });
             } else {
                 entry.base = None;
                 actions.push(Action::Cancel { id, generation });
@@ -246,7 +253,11 @@ fn step(
             entry.generation += 1;
             entry.base = Some(expected);
             let generation = entry.generation;
-            actions.push(Action::Start { id, generation, merge });
+            actions.push(Action::Start {
+                id,
+                generation,
+                merge,
+            });
         }
         None => {}
     }

@@ -59,9 +59,13 @@ impl Pipeline {
             Ok::<(), ReportError>(())
         };
         let id = id.to_string();
-        ctx.spawn(delivery.into_actor(self).map(move |delivered, pipeline, ctx| {
-            pipeline.reported(&id, delivered, ctx);
-        }));
+        ctx.spawn(
+            delivery
+                .into_actor(self)
+                .map(move |delivered, pipeline, ctx| {
+                    pipeline.reported(&id, delivered, ctx);
+                }),
+        );
     }
 
     /// The item's reports were delivered (or one failed): it leaves its queue,

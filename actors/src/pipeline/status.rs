@@ -66,7 +66,10 @@ impl Handler<GetPipelineStatus> for Pipeline {
             let asks: Vec<_> = (0..queue.entries.len())
                 .filter_map(|i| {
                     let item = self.items.get(&queue.entries[i].id)?;
-                    Some((place(&queue.entries, i, queue.window), item.send(GetItemStatus)))
+                    Some((
+                        place(&queue.entries, i, queue.window),
+                        item.send(GetItemStatus),
+                    ))
                 })
                 .collect();
             queues.push((queue.name.clone(), queue.window, asks));
@@ -75,27 +78,43 @@ impl Handler<GetPipelineStatus> for Pipeline {
         let leaving: Vec<_> = self
             .leaving
             .iter()
-            .filter_map(|(id, item)| Some((item.project.clone(), self.items.get(id)?.send(GetItemStatus))))
+            .filter_map(|(id, item)| {
+                Some((
+                    item.project.clone(),
+                    self.items.get(id)?.send(GetItemStatus),
+                ))
+            })
             .collect();
         Box::pin(async move {
             for (name, window, asks) in queues {
                 let (places, asks): (Vec<_>, Vec<_>) = asks.into_iter().unzip();
                 let answers = join_all(asks).await;
-                let items = places.into_iter().zip(answers).filter_map(|(place, answer)| {
-                    let mut item = answer.ok()?;
-                    item.active = place.active;
-                    item.item_ahead = place.item_ahead;
-                    item.items_behind = place.items_behind;
-                    item.failing_reasons = place.failing_reasons;
-                    Some(item)
-                });
+                let items = places
+                    .into_iter()
+                    .zip(answers)
+                    .filter_map(|(place, answer)| {
+                        let mut item = answer.ok()?;
+                        item.active = place.active;
+                        item.item_ahead = place.item_ahead;
+                        item.items_behind = place.items_behind;
+                        item.failing_reasons = place.failing_reasons;
+                        Some(item)
+                    });
                 let heads = heads(items.collect());
-                status.change_queues.push(ChangeQueueStatus { name, window: window as usize, heads });
+                status.change_queues.push(ChangeQueueStatus {
+                    name,
+                    window: window as usize,
+                    heads,
+                });
             }
             for (name, ask) in leaving {
                 if let Ok(item) = ask.await {
                     let heads = vec![vec![item]];
-                    status.change_queues.push(ChangeQueueStatus { name, window: 0, heads });
+                    status.change_queues.push(ChangeQueueStatus {
+                        name,
+                        window: 0,
+                        heads,
+                    });
                 }
             }
             status

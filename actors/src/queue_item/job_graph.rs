@@ -239,7 +239,12 @@ mod tests {
             job("b", &[("a", false)]),
             job("c", &[("b", false)]),
         ]);
-        finish(&mut graph, 0, BuildResult::Success, json!({"x": 1, "y": {"k": 1}}));
+        finish(
+            &mut graph,
+            0,
+            BuildResult::Success,
+            json!({"x": 1, "y": {"k": 1}}),
+        );
         finish(&mut graph, 1, BuildResult::Success, json!({"y": {"k": 2}}));
         assert_eq!(graph.parent_data(2), json!({"x": 1, "y": {"k": 2}}));
         assert_eq!(graph.parent_data(0), json!(null));

@@ -79,10 +79,10 @@ impl QueueItem {
             let parent_data = self.graph.parent_data(index);
             let slot = &mut self.graph.slots[index];
             slot.started = true;
-            slot.hold =
-                self.spec
-                    .autoholds
-                    .matching(&self.spec.tenant, &slot.job.name, &self.item);
+            slot.hold = self
+                .spec
+                .autoholds
+                .matching(&self.spec.tenant, &slot.job.name, &self.item);
             let request = BuildRequest {
                 uuid: slot.uuid.clone(),
                 buildset_uuid: self.buildset_uuid.clone(),

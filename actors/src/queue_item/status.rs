@@ -49,7 +49,12 @@ impl QueueItem {
         let seconds = |t: DateTime<Utc>| t.timestamp_millis() as f64 / 1000.0;
         JobStatus {
             name: slot.job.name.clone(),
-            dependencies: slot.job.dependencies.iter().map(|d| d.name.clone()).collect(),
+            dependencies: slot
+                .job
+                .dependencies
+                .iter()
+                .map(|d| d.name.clone())
+                .collect(),
             uuid: started.then(|| slot.uuid.clone()),
             result: slot.outcome.as_ref().map(|o| o.result.to_string()),
             voting: slot.job.voting,

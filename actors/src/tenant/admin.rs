@@ -49,23 +49,26 @@ impl Tenant {
                 request.oldrev.as_deref().unwrap_or(NULL_REV),
                 request.newrev.as_deref().unwrap_or(NULL_REV),
             )),
-            _ => Err(AdminError::BadRequest("give a change or a ref (one of them)".into())),
+            _ => Err(AdminError::BadRequest(
+                "give a change or a ref (one of them)".into(),
+            )),
         }
     }
 }
 
 /// A pipeline's answer to a forwarded command.
-type Answer = futures_util::future::BoxFuture<
-    'static,
-    Result<Result<(), AdminError>, actix::MailboxError>,
->;
+type Answer =
+    futures_util::future::BoxFuture<'static, Result<Result<(), AdminError>, actix::MailboxError>>;
 
-impl Handler<RunAdminCommand> for Tenant {
-    type Result = ResponseFuture<Result<(), AdminError>>;
+/// The answer to an admin command, once the tenant has one.
+pub type Outcome = futures_util::future::BoxFuture<'static, Result<(), AdminError>>;
 
-    fn handle(&mut self, RunAdminCommand(command): RunAdminCommand, _: &mut Context<Self>) -> Self::Result {
-        let checked = self.pipeline_addr(command.pipeline()).and_then(|pipeline| {
-            match &command {
+impl Tenant {
+    /// Checks `command` against the layout and hands it to its pipeline.
+    pub(super) fn execute(&self, command: AdminCommand) -> Outcome {
+        let checked = self
+            .pipeline_addr(command.pipeline())
+            .and_then(|pipeline| match &command {
                 AdminCommand::Enqueue(request) => {
                     let event = self.enqueue_event(request)?;
                     pipeline.do_send(EnqueueEvent(event));
@@ -84,8 +87,7 @@ impl Handler<RunAdminCommand> for Tenant {
                     let promote = PromoteItems(request.changes.clone());
                     Ok(Some(Box::pin(pipeline.send(promote)) as Answer))
                 }
-            }
-        });
+            });
         Box::pin(async move {
             match checked? {
                 None => Ok(()),
@@ -93,6 +95,27 @@ impl Handler<RunAdminCommand> for Tenant {
                     .await
                     .unwrap_or_else(|_| Err(AdminError::BadRequest("the pipeline stopped".into()))),
             }
+        })
+    }
+}
+
+impl Handler<RunAdminCommand> for Tenant {
+    type Result = ResponseFuture<Result<(), AdminError>>;
+
+    fn handle(
+        &mut self,
+        RunAdminCommand(command): RunAdminCommand,
+        _: &mut Context<Self>,
+    ) -> Self::Result {
+        if !self.loading {
+            return self.execute(command);
+        }
+        // Run it against the layout being loaded, after the events before it.
+        let (answer, outcome) = tokio::sync::oneshot::channel();
+        self.pending_admin.push((command, answer));
+        Box::pin(async move {
+            let gone = || AdminError::BadRequest("the tenant stopped".into());
+            outcome.await.map_err(|_| gone())?
         })
     }
 }

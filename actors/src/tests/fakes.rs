@@ -6,40 +6,50 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
-use portcullis_config::{ConfigFile, Layout, TenantConfig, TenantDef};
+use portcullis_config::{ConfigFile, Layout, TenantDef};
 use tokio::sync::watch;
 
-use crate::change::{
-    MergeError, MergeRequest, MergeState, Report, ReportError, Reporter, SpeculativeMerger,
-};
 use crate::port::{
-    BuildLog, BuildOutcome, BuildRequest, BuildStore, Executor, LayoutLoader, LoadError, Ports,
+    BuildLog, BuildOutcome, BuildRequest, BuildStore, Executor, LayoutLoader, LoadError,
     StoreError, StoreRecord,
 };
 use crate::result::BuildResult;
-use crate::scheduler::Scheduler;
-use crate::{EngineHandle, LogHub};
 
 /// What the fake executor does for a job.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub enum Behaviour {
     /// Ends with this result.
     End(BuildResult),
+    /// Ends with this result and returns this data (zuul_return).
+    Return(BuildResult, serde_json::Value),
     /// Panics inside the run.
     Panic,
 }
 
-/// An executor whose builds end as told, and can be held until released.
+/// An executor whose builds end as told (per job, or per job and change),
+/// can be held until released, and remembers every request.
 #[derive(Clone, Default)]
 pub struct FakeExecutor {
     behaviour: Arc<Mutex<HashMap<String, Behaviour>>>,
     held: Arc<Mutex<HashMap<String, watch::Sender<bool>>>>,
+    requests: Arc<Mutex<Vec<BuildRequest>>>,
+}
+
+/// The key of a job's builds for one change.
+fn for_change(job: &str, change: u64) -> String {
+    format!("{job}@{change}")
 }
 
 impl FakeExecutor {
     /// Builds of `job` end like this (default: SUCCESS).
     pub fn set(&self, job: &str, behaviour: Behaviour) {
         self.behaviour.lock().unwrap().insert(job.into(), behaviour);
+    }
+
+    /// Builds of `job` for change `change` end like this (over [`FakeExecutor::set`]).
+    pub fn set_for(&self, job: &str, change: u64, behaviour: Behaviour) {
+        let key = for_change(job, change);
+        self.behaviour.lock().unwrap().insert(key, behaviour);
     }
 
     /// Builds of `job` wait until [`FakeExecutor::release`].
@@ -56,25 +66,48 @@ impl FakeExecutor {
             gate.send_replace(false);
         }
     }
+
+    /// Every request so far, in order.
+    pub fn requests(&self) -> Vec<BuildRequest> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    /// The change numbers whose builds of `job` were requested, in order.
+    pub fn changes_run(&self, job: &str) -> Vec<u64> {
+        let requests = self.requests();
+        let of_job = requests.iter().filter(|r| r.job.name == job);
+        of_job
+            .filter_map(|r| r.item.change.as_ref().map(|c| c.number))
+            .collect()
+    }
 }
 
 impl Executor for FakeExecutor {
     fn run(&self, request: BuildRequest, log: BuildLog) -> BoxFuture<'static, BuildOutcome> {
         let job = request.job.name.clone();
-        let behaviour = self.behaviour.lock().unwrap().get(&job).copied();
+        let change = request.item.change.as_ref().map(|c| c.number);
+        let behaviour = {
+            let table = self.behaviour.lock().unwrap();
+            let specific = change.and_then(|n| table.get(&for_change(&job, n)));
+            specific.or_else(|| table.get(&job)).cloned()
+        };
         let gate = self.held.lock().unwrap().get(&job).map(|g| g.subscribe());
+        self.requests.lock().unwrap().push(request.clone());
         async move {
             log.line(&format!("running {job}"));
             if let Some(mut gate) = gate {
                 let _ = gate.wait_for(|held| !held).await;
             }
-            match behaviour.unwrap_or(Behaviour::End(BuildResult::Success)) {
-                Behaviour::End(result) => BuildOutcome {
-                    result,
-                    error_detail: None,
-                    log_url: Some(format!("logs/{}/", request.uuid)),
-                },
+            let (result, data) = match behaviour.unwrap_or(Behaviour::End(BuildResult::Success)) {
+                Behaviour::End(result) => (result, serde_json::Value::Null),
+                Behaviour::Return(result, data) => (result, data),
                 Behaviour::Panic => panic!("the fake executor was told to panic"),
+            };
+            BuildOutcome {
+                result,
+                error_detail: None,
+                log_url: Some(format!("logs/{}/", request.uuid)),
+                data,
             }
         }
         .boxed()
@@ -116,6 +149,28 @@ impl MemoryStore {
                 _ => None,
             })
             .collect()
+    }
+
+    /// (change number, result) of finished buildsets of changes, in the order they finished.
+    pub fn results_by_change(records: &[StoreRecord]) -> Vec<(u64, BuildResult)> {
+        let mut changes = HashMap::new();
+        let mut out = Vec::new();
+        for record in records {
+            match record {
+                StoreRecord::BuildsetStarted { uuid, item, .. } => {
+                    if let Some(change) = &item.change {
+                        changes.insert(uuid.clone(), change.number);
+                    }
+                }
+                StoreRecord::BuildsetFinished { uuid, result, .. } => {
+                    if let Some(number) = changes.get(uuid) {
+                        out.push((*number, *result));
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
     }
 }
 
@@ -174,104 +229,4 @@ impl LayoutLoader for MemoryLoader {
         }
         .boxed()
     }
-}
-
-/// A merger whose state is each item's own revision.
-pub struct FakeMerger;
-
-impl SpeculativeMerger for FakeMerger {
-    fn merge(&self, request: MergeRequest) -> BoxFuture<'static, Result<MergeState, MergeError>> {
-        let mut state = MergeState::default();
-        for merge in &request.items {
-            let key = (merge.item.connection.clone(), merge.item.project.clone());
-            state.commits.insert(key, merge.item.newrev.clone());
-        }
-        async move { Ok(state) }.boxed()
-    }
-}
-
-/// A reporter that accepts every report.
-pub struct FakeReporter;
-
-impl Reporter for FakeReporter {
-    fn report(&self, _: Report) -> BoxFuture<'static, Result<(), ReportError>> {
-        async { Ok(()) }.boxed()
-    }
-}
-
-/// A running engine with fakes, and the fakes to steer it.
-pub struct Harness {
-    pub engine: EngineHandle,
-    pub executor: FakeExecutor,
-    pub store: MemoryStore,
-    pub loader: MemoryLoader,
-}
-
-pub const TENANT: &str = "- tenant:\n    name: example\n    source:\n      local:\n        config-projects: [config]\n        untrusted-projects: [demo, other]\n";
-
-pub const CONFIG: &str = r#"
-- pipeline:
-    name: post
-    manager: independent
-    trigger:
-      local:
-        - event: ref-updated
-          ref: ^refs/heads/.*$
-- job:
-    name: base
-    parent: null
-    run: playbooks/base.yaml
-"#;
-
-impl Harness {
-    /// Starts an engine over the example tenant, with `demo` running `jobs` in `post`.
-    pub fn start(jobs: &[&str]) -> Harness {
-        let loader = MemoryLoader::default();
-        loader.set_file("config", true, CONFIG);
-        loader.set_file("demo", false, &demo_config(jobs));
-        let executor = FakeExecutor::default();
-        let store = MemoryStore::default();
-        let log_hub = LogHub::new();
-        let ports = Ports {
-            executor: Arc::new(executor.clone()),
-            store: Arc::new(store.clone()),
-            loader: Arc::new(loader.clone()),
-            merger: Arc::new(FakeMerger),
-            reporter: Arc::new(FakeReporter),
-            log_hub: log_hub.clone(),
-        };
-        let tenants = TenantConfig::parse("main.yaml", TENANT).unwrap();
-        let scheduler = actix::Actor::start(Scheduler::new(tenants, ports));
-        Harness {
-            engine: EngineHandle::new(scheduler, log_hub),
-            executor,
-            store,
-            loader,
-        }
-    }
-
-    /// Pushes a commit to a branch of a project.
-    pub fn push(&self, project: &str, branch: &str) {
-        let event = crate::TriggerEvent::ref_updated(
-            "local",
-            project,
-            &format!("refs/heads/{branch}"),
-            &"1".repeat(40),
-            &"2".repeat(40),
-        );
-        self.engine.submit(event);
-    }
-}
-
-/// The demo project's config: jobs (each a child of base) run in `post`.
-pub fn demo_config(jobs: &[&str]) -> String {
-    let mut text = String::new();
-    for job in jobs {
-        text.push_str(&format!("- job:\n    name: {job}\n"));
-    }
-    text.push_str("- project:\n    post:\n      jobs:\n");
-    for job in jobs {
-        text.push_str(&format!("        - {job}\n"));
-    }
-    text
 }

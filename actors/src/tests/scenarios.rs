@@ -1,6 +1,7 @@
 //! Scenarios from a push to a stored buildset, with the real actors.
 
-use super::fakes::{Behaviour, Harness, MemoryStore};
+use super::fakes::{Behaviour, MemoryStore};
+use super::harness::Harness;
 use crate::port::StoreRecord;
 use crate::result::BuildResult;
 
@@ -147,9 +148,11 @@ async fn a_push_is_tested_with_the_config_it_brings() {
     given.push("demo", "master");
     given.store.until(finished(1)).await;
 
-    given
-        .loader
-        .set_file("demo", false, &super::fakes::demo_config(&["integration"]));
+    given.loader.set_file(
+        "demo",
+        false,
+        &super::harness::demo_config(&["integration"]),
+    );
     given.push("demo", "master");
 
     let records = given.store.until(finished(2)).await;

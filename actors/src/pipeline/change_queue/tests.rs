@@ -34,10 +34,13 @@ fn started(actions: &[Action]) -> Vec<String> {
 
 #[test]
 fn only_items_inside_the_window_start() {
-    let mut q = queue(5, Window {
-        initial: 2,
-        ..Window::default()
-    });
+    let mut q = queue(
+        5,
+        Window {
+            initial: 2,
+            ..Window::default()
+        },
+    );
     assert_eq!(started(&q.process(GATE)), vec!["i0", "i1"]);
     assert_eq!(q.entries[1].base, Some(vec!["i0".to_string()]));
 }
@@ -67,19 +70,22 @@ fn the_window_grows_linearly_and_shrinks_by_half_down_to_the_floor() {
 
 #[test]
 fn exponential_growth_stops_at_the_ceiling_and_linear_shrink_at_the_floor() {
-    let mut q = queue(0, Window {
-        initial: 4,
-        floor: 2,
-        ceiling: Some(10),
-        increase: WindowChange {
-            kind: WindowChangeKind::Exponential,
-            factor: 2,
+    let mut q = queue(
+        0,
+        Window {
+            initial: 4,
+            floor: 2,
+            ceiling: Some(10),
+            increase: WindowChange {
+                kind: WindowChangeKind::Exponential,
+                factor: 2,
+            },
+            decrease: WindowChange {
+                kind: WindowChangeKind::Linear,
+                factor: 3,
+            },
         },
-        decrease: WindowChange {
-            kind: WindowChangeKind::Linear,
-            factor: 3,
-        },
-    });
+    );
     q.increase_window();
     q.increase_window();
     assert_eq!(q.window, 10);
@@ -92,10 +98,13 @@ fn exponential_growth_stops_at_the_ceiling_and_linear_shrink_at_the_floor() {
 
 #[test]
 fn an_unlimited_window_never_changes() {
-    let mut q = queue(30, Window {
-        initial: 0,
-        ..Window::default()
-    });
+    let mut q = queue(
+        30,
+        Window {
+            initial: 0,
+            ..Window::default()
+        },
+    );
     q.decrease_window();
     assert_eq!(q.window, 0);
     assert_eq!(started(&q.process(GATE)).len(), 30);

@@ -1,0 +1,140 @@
+//! Deterministic fakes of the merger and the reporter, told which changes
+//! conflict, which merges fail, and remembering what they were asked.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+use tokio::sync::watch;
+
+use crate::change::{
+    MergeError, MergeRequest, MergeState, Report, ReportError, Reporter, SpeculativeMerger,
+};
+use crate::result::BuildResult;
+
+#[derive(Default)]
+struct MergerRules {
+    /// Pairs of change numbers that cannot be merged together.
+    conflicts: Vec<(u64, u64)>,
+    /// Changes the merger errors on.
+    broken: HashSet<u64>,
+    requests: Vec<MergeRequest>,
+}
+
+/// A merger whose state is each item's own revision, unless told that changes conflict.
+#[derive(Clone, Default)]
+pub struct FakeMerger(Arc<Mutex<MergerRules>>);
+
+fn number(request_item: &crate::change::MergeItem) -> Option<u64> {
+    request_item.item.change.as_ref().map(|c| c.number)
+}
+
+impl FakeMerger {
+    /// Change `a` conflicts with change `b` (when both are in one state).
+    pub fn conflict(&self, a: u64, b: u64) {
+        self.0.lock().unwrap().conflicts.push((a, b));
+    }
+
+    /// The merger fails (not a conflict) on states that end with change `n`.
+    pub fn break_on(&self, n: u64) {
+        self.0.lock().unwrap().broken.insert(n);
+    }
+
+    /// For each request so far whose item is change `n`: the changes in it, in order.
+    pub fn states_of(&self, n: u64) -> Vec<Vec<u64>> {
+        let rules = self.0.lock().unwrap();
+        let of_n = rules
+            .requests
+            .iter()
+            .filter(|r| r.items.last().and_then(number) == Some(n));
+        of_n.map(|r| r.items.iter().filter_map(number).collect())
+            .collect()
+    }
+}
+
+impl SpeculativeMerger for FakeMerger {
+    fn merge(&self, request: MergeRequest) -> BoxFuture<'static, Result<MergeState, MergeError>> {
+        let mut rules = self.0.lock().unwrap();
+        rules.requests.push(request.clone());
+        let numbers: Vec<u64> = request.items.iter().filter_map(number).collect();
+        let last = numbers.last().copied();
+        let conflicting = rules.conflicts.iter().any(|(a, b)| {
+            let pair = |x: u64, y: u64| last == Some(x) && numbers.contains(&y);
+            pair(*a, *b) || pair(*b, *a)
+        });
+        let broken = last.is_some_and(|n| rules.broken.contains(&n));
+        let mut state = MergeState::default();
+        for merge in &request.items {
+            let key = (merge.item.connection.clone(), merge.item.project.clone());
+            state.commits.insert(key, merge.item.newrev.clone());
+        }
+        let outcome = match (conflicting, broken) {
+            (true, _) => Err(MergeError::Conflict {
+                project: "demo".into(),
+                detail: "both changed README".into(),
+            }),
+            (_, true) => Err(MergeError::Failed("the repo is gone".into())),
+            _ => Ok(state),
+        };
+        async move { outcome }.boxed()
+    }
+}
+
+/// A reporter that records reports and fails merges it was told to fail.
+#[derive(Clone)]
+pub struct FakeReporter {
+    reports: Arc<watch::Sender<Vec<Report>>>,
+    failing: Arc<Mutex<HashSet<u64>>>,
+}
+
+impl Default for FakeReporter {
+    fn default() -> Self {
+        FakeReporter {
+            reports: Arc::new(watch::channel(Vec::new()).0),
+            failing: Arc::default(),
+        }
+    }
+}
+
+impl FakeReporter {
+    /// Merging change `n` fails when reported.
+    pub fn fail_merge_of(&self, n: u64) {
+        self.failing.lock().unwrap().insert(n);
+    }
+
+    /// Waits (up to 10 s) for `n` reports; returns (change, result, merge asked) of each.
+    pub async fn until(&self, n: usize) -> Vec<(u64, BuildResult, bool)> {
+        let mut rx = self.reports.subscribe();
+        let wait = async { rx.wait_for(|r| r.len() >= n).await.map(|r| r.clone()) };
+        match tokio::time::timeout(Duration::from_secs(10), wait).await {
+            Ok(Ok(reports)) => reports.iter().map(summary).collect(),
+            _ => panic!("timed out; reports: {:#?}", self.reports.borrow()),
+        }
+    }
+}
+
+fn wants_merge(report: &Report) -> bool {
+    report.settings.get("merge").and_then(|m| m.as_bool()) == Some(true)
+}
+
+fn summary(report: &Report) -> (u64, BuildResult, bool) {
+    let number = report.item.change.as_ref().map_or(0, |c| c.number);
+    (number, report.result, wants_merge(report))
+}
+
+impl Reporter for FakeReporter {
+    fn report(&self, report: Report) -> BoxFuture<'static, Result<(), ReportError>> {
+        let (number, _, merge) = summary(&report);
+        let fails = merge && self.failing.lock().unwrap().contains(&number);
+        self.reports.send_modify(|r| r.push(report));
+        let outcome = match fails {
+            true => Err(ReportError(format!(
+                "change {number} is no longer at its patchset"
+            ))),
+            false => Ok(()),
+        };
+        async move { outcome }.boxed()
+    }
+}
