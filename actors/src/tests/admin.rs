@@ -61,7 +61,7 @@ async fn a_dequeued_change_leaves_and_the_changes_behind_are_retested_without_it
     given.executor.release("unit");
 
     let results = given.finished(3).await;
-    assert_eq!(results[0], (2, Dequeued));
+    assert!(results.contains(&(2, Dequeued)), "{results:?}");
     assert_eq!(given.merger.states_of(3).last(), Some(&vec![1, 3]));
     let merged: Vec<u64> = given.reporter.until(2).await.iter().map(|r| r.0).collect();
     assert_eq!(merged, vec![1, 3]);

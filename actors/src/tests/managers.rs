@@ -22,8 +22,13 @@ async fn a_serial_pipeline_runs_one_item_of_a_queue_at_a_time_on_its_own_state()
     assert_eq!(active, vec![true, false, false]);
     assert_eq!(given.executor.changes_run("unit"), vec![1]);
     given.executor.release("unit");
-    let results = given.finished(3).await;
+    let reports = given.reporter.until(0).await;
+    assert!(reports.is_empty(), "the serial pipeline has no reporters");
+    let mut results = given.finished(3).await;
+    results.sort_by_key(|(n, _)| *n);
     assert_eq!(results, vec![(1, Success), (2, Success), (3, Success)]);
+    let runs = given.executor.changes_run("unit");
+    assert_eq!(runs, vec![1, 2, 3], "one at a time, in queue order");
     assert_eq!(given.merger.states_of(3), vec![vec![3]]);
 }
 
