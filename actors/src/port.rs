@@ -102,6 +102,9 @@ pub trait Executor: Send + Sync + 'static {
 }
 
 /// One fact to write to the build history.
+// The ref in BuildsetStarted makes it big; records are few and move once
+// (boxed in the record queue), so the size gap costs nothing worth a Box here.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum StoreRecord {
     /// An item entered a pipeline and its buildset began.

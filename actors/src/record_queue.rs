@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::port::{BuildStore, StoreRecord};
 
 enum Entry {
-    Record(StoreRecord),
+    Record(Box<StoreRecord>),
     Flush(oneshot::Sender<()>),
 }
 
@@ -28,7 +28,7 @@ impl RecordQueue {
             while let Some(entry) = rx.recv().await {
                 match entry {
                     Entry::Record(record) => {
-                        if let Err(err) = store.record(record).await {
+                        if let Err(err) = store.record(*record).await {
                             // History is lost for this record, but the pipeline goes on.
                             tracing::error!(%err, "could not write build history");
                         }
@@ -44,7 +44,7 @@ impl RecordQueue {
 
     /// Queues a record.
     pub fn push(&self, record: StoreRecord) {
-        let _ = self.tx.send(Entry::Record(record));
+        let _ = self.tx.send(Entry::Record(Box::new(record)));
     }
 
     /// Resolves once every record queued so far is written (or failed).

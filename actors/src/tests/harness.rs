@@ -75,8 +75,7 @@ pub const GATING: &str = r#"
 impl Harness {
     /// Starts an engine over the example tenant, with `demo` running `jobs` in `post`.
     pub fn start(jobs: &[&str]) -> Harness {
-        let harness = Harness::with(CONFIG, &demo_config(jobs));
-        harness
+        Harness::with(CONFIG, &demo_config(jobs))
     }
 
     /// Starts an engine with `config` in the config project and `demo` as the demo project's.
