@@ -154,16 +154,21 @@ impl ChangeQueue {
         let mut actions = Vec::new();
         // The non-failing items ahead: what a speculative item is built on.
         let mut ahead: Vec<usize> = Vec::new();
+        let mut ahead_ids: Vec<String> = Vec::new();
+        let none = Vec::new();
         for index in 0..self.entries.len() {
             let active = self.window == 0 || index < self.window as usize;
-            let expected: Vec<String> = match rules.speculative {
-                true => ahead.iter().map(|i| self.entries[*i].id.clone()).collect(),
-                false => Vec::new(),
-            };
-            let merge = self.merge_request(&ahead, index);
+            let expected = if rules.speculative { &ahead_ids } else { &none };
             let entry = &mut self.entries[index];
             if !entry.reporting {
-                step(entry, active, expected, merge, &mut actions);
+                let before = actions.len();
+                step(entry, active, expected, &mut actions);
+                // Only a start needs its state described; most walks start nothing.
+                if let Some(Action::Start { merge, .. }) = actions.get_mut(before) {
+                    let chain = if rules.speculative { &ahead[..] } else { &[] };
+                    *merge = self.merge_request(chain, index);
+                }
+                let entry = &mut self.entries[index];
                 let may_report = match (rules.speculative, rules.ordered) {
                     (true, _) => ahead.is_empty(),
                     (false, true) => index == 0,
@@ -178,6 +183,9 @@ impl ChangeQueue {
             }
             if self.entries[index].failing.is_empty() {
                 ahead.push(index);
+                if rules.speculative {
+                    ahead_ids.push(self.entries[index].id.clone());
+                }
             }
         }
         actions
@@ -209,18 +217,14 @@ impl ChangeQueue {
 }
 
 /// Decides for one entry that is not reporting.
-fn step(
-    entry: &mut QueueEntry,
-    active: bool,
-    expected: Vec<String>,
-    merge: Option<MergeRequest>,
-    actions: &mut Vec<Action>,
-) {
+/// A start's merge request is filled in by the caller.
+fn step(entry: &mut QueueEntry, active: bool, expected: &[String], actions: &mut Vec<Action>) {
+    let merge = None;
     let id = entry.id.clone();
     if entry.needs_failed {
         if entry.outcome.is_none() {
             entry.generation += 1;
-            entry.base = Some(expected);
+            entry.base = Some(expected.to_vec());
             entry.failing.push("a needed change is failing".into());
             let text = "This change depends on a change that failed to merge.";
             entry.outcome = Some((BuildResult::Failure, text.into()));
@@ -230,7 +234,7 @@ fn step(
         return;
     }
     match &entry.base {
-        Some(base) if *base == expected => {}
+        Some(base) if base.as_slice() == expected => {}
         Some(_) => {
             // What it was built on changed (an item ahead failed, left, or moved).
             entry.generation += 1;
@@ -238,7 +242,7 @@ fn step(
             entry.outcome = None;
             let generation = entry.generation;
             if active {
-                entry.base = Some(expected);
+                entry.base = Some(expected.to_vec());
                 actions.push(Action::Start {
                     id,
                     generation,
@@ -251,7 +255,7 @@ fn step(
         }
         None if active => {
             entry.generation += 1;
-            entry.base = Some(expected);
+            entry.base = Some(expected.to_vec());
             let generation = entry.generation;
             actions.push(Action::Start {
                 id,
