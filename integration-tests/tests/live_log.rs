@@ -82,7 +82,7 @@ async fn a_client_receives_a_running_builds_lines_before_it_ends() {
     let mut socket = console_stream(&server).await;
     let request = serde_json::json!({"uuid": uuid, "logfile": "console.log"});
     socket
-        .send(Message::Text(request.to_string().into()))
+        .send(Message::Text(request.to_string()))
         .await
         .unwrap();
     let before = read_until(&mut socket, "before the wait").await;
@@ -120,7 +120,7 @@ async fn a_malformed_request_is_refused_and_the_server_keeps_streaming_to_others
 
     let mut good = console_stream(&server).await;
     let request = serde_json::json!({"uuid": build["uuid"], "logfile": "console.log"});
-    good.send(Message::Text(request.to_string().into()))
+    good.send(Message::Text(request.to_string()))
         .await
         .unwrap();
     let (log, code) = read_to_close(&mut good).await;
