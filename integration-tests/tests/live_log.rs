@@ -120,9 +120,7 @@ async fn a_malformed_request_is_refused_and_the_server_keeps_streaming_to_others
 
     let mut good = console_stream(&server).await;
     let request = serde_json::json!({"uuid": build["uuid"], "logfile": "console.log"});
-    good.send(Message::Text(request.to_string()))
-        .await
-        .unwrap();
+    good.send(Message::Text(request.to_string())).await.unwrap();
     let (log, code) = read_to_close(&mut good).await;
     assert!(
         log.contains(&format!("hello from demo at {newrev}")),
