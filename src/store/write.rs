@@ -30,8 +30,14 @@ struct BuildStarted {
     start_time: DateTime<Utc>,
 }
 
-/// How a build ended: result, end time, log URL and error detail.
-type Outcome<'a> = (&'a str, DateTime<Utc>, Option<String>, Option<String>);
+/// How a build ended, as its row keeps it.
+struct Outcome<'a> {
+    result: &'a str,
+    end_time: DateTime<Utc>,
+    log_url: Option<String>,
+    error_detail: Option<String>,
+    held: bool,
+}
 
 fn naive(t: DateTime<Utc>) -> NaiveDateTime {
     t.naive_utc()
@@ -86,10 +92,15 @@ pub fn record(conn: &mut AnyConnection, record: StoreRecord) -> Result<(), Store
             end_time,
             log_url,
             error_detail,
-            // TODO(store): keep `held` in the builds table (Zuul's build.held).
-            held: _,
+            held,
         } => {
-            let outcome = (result.as_str(), end_time, log_url, error_detail);
+            let outcome = Outcome {
+                result: result.as_str(),
+                end_time,
+                log_url,
+                error_detail,
+                held,
+            };
             build_finished(conn, &uuid, outcome)
         }
         StoreRecord::BuildsetFinished {
@@ -192,9 +203,15 @@ fn build_started(conn: &mut AnyConnection, r: BuildStarted) -> Result<(), StoreE
 fn build_finished(
     conn: &mut AnyConnection,
     uuid: &str,
-    outcome: Outcome,
+    outcome: Outcome<'_>,
 ) -> Result<(), StoreError> {
-    let (result, end_time, log_url, error_detail) = outcome;
+    let Outcome {
+        result,
+        end_time,
+        log_url,
+        error_detail,
+        held,
+    } = outcome;
     use zuul_build as b;
     let buildset_id = b::table
         .filter(b::uuid.eq(uuid))
@@ -208,6 +225,7 @@ fn build_finished(
             b::end_time.eq(Some(naive(end_time))),
             b::log_url.eq(log_url),
             b::error_detail.eq(error_detail),
+            b::held.eq(held),
             b::final_.eq(true),
         ))
         .execute(conn)?;

@@ -100,6 +100,8 @@ pub struct Job {
     pub voting: bool,
     /// How it ended, if it did.
     pub result: Option<BuildResult>,
+    /// Whether an autohold kept its nodes.
+    pub held: bool,
 }
 
 /// A job that votes and ended with `result`.
@@ -108,6 +110,7 @@ pub fn job(name: &str, result: BuildResult) -> Job {
         name: name.into(),
         voting: true,
         result: Some(result),
+        held: false,
     }
 }
 
@@ -159,7 +162,7 @@ pub async fn seed(store: &Store, item: Item, jobs: Vec<Job>, minute: i64) {
             end_time: at(minute + 10),
             log_url: Some(format!("https://logs.example/{}/{}/", item.uuid, job.name)),
             error_detail: (result == BuildResult::Error).then(|| "no nodes".to_string()),
-            held: false,
+            held: job.held,
         })
         .await
         .expect("build finished");

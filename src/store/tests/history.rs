@@ -25,6 +25,7 @@ async fn a_recorded_buildset_reads_back_with_its_builds(db: &TestDb) {
             name: "e2e".into(),
             voting: false,
             result: Some(BuildResult::Error),
+            held: true,
         },
     ];
     seed(&store, gate_item(), jobs, 0).await;
@@ -59,7 +60,7 @@ async fn a_recorded_buildset_reads_back_with_its_builds(db: &TestDb) {
     assert_eq!(e2e.end_time, Some(at(10)));
     assert!(!e2e.voting);
     assert!(e2e.r#final);
-    assert!(!e2e.held);
+    assert!(e2e.held);
     assert_eq!(e2e.nodeset.as_deref(), Some("big"));
     assert_eq!(e2e.error_detail.as_deref(), Some("no nodes"));
     assert_eq!(

@@ -22,7 +22,7 @@ fn item(
 }
 
 /// Records, oldest first: in tenant acme, A (check, org/api, master: lint
-/// passed, non-voting unit failed), B (gate, org/api, stable/1, change 42
+/// passed, non-voting unit failed and was held), B (gate, org/api, stable/1, change 42
 /// patchset 3: unit failed), C (check, org/web, master: lint errored, e2e
 /// still running); and D in tenant other.
 async fn history(db: &TestDb) -> Store {
@@ -31,11 +31,13 @@ async fn history(db: &TestDb) -> Store {
         name: "unit".into(),
         voting: false,
         result: Some(BuildResult::Failure),
+        held: true,
     };
     let running = Job {
         name: "e2e".into(),
         voting: true,
         result: None,
+        held: false,
     };
     let a = item("A", "acme", "check", "org/api", "master");
     seed(
@@ -119,7 +121,7 @@ async fn each_build_filter_selects_what_zuul_would(db: &TestDb) {
         ("final=false", &["C-e2e"]),
         ("complete=false", &["C-e2e"]),
         ("complete=true&job_name=lint", &["C-lint", "A-lint"]),
-        ("held=true", &[]),
+        ("held=true", &["A-unit"]),
         ("held=0&pipeline=gate", &["B-unit"]),
         ("project=org/api&pipeline=check", &["A-unit", "A-lint"]),
     ];
