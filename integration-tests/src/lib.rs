@@ -7,6 +7,7 @@
 //! | [`ansible`] | one shared ansible-core venv for every test process |
 //! | [`repo`] | git repos the tests commit to, as a developer would push |
 //! | [`server`] | [`TestServer`]: a `portcullis serve` process over a scenario's repos |
+//! | [`tunnel_harness`] | tunnels on the simulated cluster with the real kubectl |
 //! | [`wait`] | waiting for a condition with a deadline, never a bare sleep |
 //! | [`browser`] | headless Chromium: rendered DOM and screenshots |
 
@@ -14,6 +15,7 @@ pub mod ansible;
 pub mod browser;
 pub mod repo;
 pub mod server;
+pub mod tunnel_harness;
 pub mod wait;
 
 pub use repo::Repo;

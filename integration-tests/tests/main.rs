@@ -7,4 +7,5 @@ mod config_errors;
 mod history;
 mod jobs;
 mod live_log;
+mod tunnels;
 mod web_ui;

@@ -1,0 +1,37 @@
+//! Tunnels on the simulated cluster with the REAL pinned kubectl (1.27 speaks
+//! SPDY/3.1, 1.32 and 1.33 SPDY inside a WebSocket): the Tunnel actor and
+//! `portcullis tunnel` keep a `kubectl port-forward` to a pod's 19885 alive
+//! through every way kubectl exits, and leave nothing behind.
+//!
+//! Each scenario says in a comment how Zuul 14.3's plain
+//! `while ! kubectl port-forward …; do :; done` loop would fare, and fails
+//! against it where the behaviour differs.
+//!
+//! | module | what it proves |
+//! |---|---|
+//! | `recovery` | early connections, SIGKILL, exit 0: the forward comes back by itself |
+//! | `traffic` | 10,000 connections through one tunnel; 100 pairs of tunnels to two pods |
+//! | `stop` | stop leaves no process, frees the port, logs kubectl's last lines |
+//! | `cli` | `portcullis tunnel`: port on the first line, SIGTERM exits 0, SIGKILL leaves nothing |
+//! | `real_cluster` | opt-in: the same against a real pod (`PORTCULLIS_TEST_POD_*`) |
+
+/// Defines `mod $scenario` with one test per kubectl version, each running
+/// `$scenario(version)`: `kubectl_1_32` is `tunnels::<module>::<scenario>::kubectl_1_32`.
+macro_rules! on_kubectl {
+    ($scenario:ident: $($test:ident => $version:expr),+ $(,)?) => {
+        mod $scenario {
+            $(
+                #[actix::test]
+                async fn $test() {
+                    super::$scenario($version).await
+                }
+            )+
+        }
+    };
+}
+
+mod cli;
+mod real_cluster;
+mod recovery;
+mod stop;
+mod traffic;
