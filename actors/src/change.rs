@@ -89,6 +89,12 @@ pub enum MergeError {
 pub trait SpeculativeMerger: Send + Sync + 'static {
     /// Builds the state for `request`.
     fn merge(&self, request: MergeRequest) -> BoxFuture<'static, Result<MergeState, MergeError>>;
+
+    /// Lets go of what was kept for the state of `item_uuid`, which has left its
+    /// pipeline; merging nothing more for it. Without an override, nothing is kept.
+    fn release(&self, item_uuid: &str, state: &MergeState) {
+        let _ = (item_uuid, state);
+    }
 }
 
 /// One report of an item's result through one reporter of a pipeline action.

@@ -226,6 +226,9 @@ impl Actor for QueueItem {
         for (_, build) in self.running.drain() {
             build.do_send(crate::build::CancelBuild);
         }
+        if let Some(state) = self.state.take() {
+            self.ports.merger.release(&self.id, &state);
+        }
     }
 }
 

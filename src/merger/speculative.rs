@@ -28,6 +28,34 @@ impl SpeculativeMerger for Merger {
         let merger = self.clone();
         async move { merger.speculate(&request).await }.boxed()
     }
+
+    fn release(&self, item_uuid: &str, state: &MergeState) {
+        let merger = self.clone();
+        let uuid = item_uuid.to_string();
+        let projects: Vec<_> = state.commits.keys().cloned().collect();
+        tokio::spawn(async move { merger.release_state(&uuid, &projects).await });
+    }
+}
+
+impl Merger {
+    /// Deletes the state refs of `uuid` in the cache repos of `projects`, so that
+    /// a busy server's caches do not keep every state it ever built.
+    pub async fn release_state(&self, uuid: &str, projects: &[(String, String)]) {
+        for (connection, project) in projects {
+            let lock = self.lock(connection, project);
+            let _guard = lock.lock().await;
+            let Ok(cache) = self.ensure_cache(connection, project).await else {
+                continue;
+            };
+            let deleted = Git::new(Some(&cache))
+                .args(["update-ref", "-d", &format!("{STATE_REFS}{uuid}")])
+                .output()
+                .await;
+            if let Err(error) = deleted {
+                tracing::warn!(%connection, %project, item = %uuid, %error, "cannot delete a state ref");
+            }
+        }
+    }
 }
 
 /// What one project contributes to a state.

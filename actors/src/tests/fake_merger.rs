@@ -1,7 +1,7 @@
 //! Deterministic fakes of the merger and the reporter, told which changes
 //! conflict, which merges fail, and remembering what they were asked.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,11 +21,26 @@ struct MergerRules {
     /// Changes the merger errors on.
     broken: HashSet<u64>,
     requests: Vec<MergeRequest>,
+    /// Every item a state was ever kept for.
+    kept_ever: HashSet<String>,
 }
 
 /// A merger whose state is each item's own revision, unless told that changes conflict.
-#[derive(Clone, Default)]
-pub struct FakeMerger(Arc<Mutex<MergerRules>>);
+#[derive(Clone)]
+pub struct FakeMerger {
+    rules: Arc<Mutex<MergerRules>>,
+    /// Items whose state is kept, until released.
+    kept: Arc<watch::Sender<BTreeSet<String>>>,
+}
+
+impl Default for FakeMerger {
+    fn default() -> Self {
+        FakeMerger {
+            rules: Arc::default(),
+            kept: Arc::new(watch::channel(BTreeSet::new()).0),
+        }
+    }
+}
 
 fn number(request_item: &crate::change::MergeItem) -> Option<u64> {
     request_item.item.change.as_ref().map(|c| c.number)
@@ -34,17 +49,17 @@ fn number(request_item: &crate::change::MergeItem) -> Option<u64> {
 impl FakeMerger {
     /// Change `a` conflicts with change `b` (when both are in one state).
     pub fn conflict(&self, a: u64, b: u64) {
-        self.0.lock().unwrap().conflicts.push((a, b));
+        self.rules.lock().unwrap().conflicts.push((a, b));
     }
 
     /// The merger fails (not a conflict) on states that end with change `n`.
     pub fn break_on(&self, n: u64) {
-        self.0.lock().unwrap().broken.insert(n);
+        self.rules.lock().unwrap().broken.insert(n);
     }
 
     /// For each request so far whose item is change `n`: the changes in it, in order.
     pub fn states_of(&self, n: u64) -> Vec<Vec<u64>> {
-        let rules = self.0.lock().unwrap();
+        let rules = self.rules.lock().unwrap();
         let of_n = rules
             .requests
             .iter()
@@ -52,11 +67,20 @@ impl FakeMerger {
         of_n.map(|r| r.items.iter().filter_map(number).collect())
             .collect()
     }
+
+    /// Waits (up to 10 s) until no item's state is kept; returns how many items had one.
+    pub async fn until_all_released(&self) -> usize {
+        let mut rx = self.kept.subscribe();
+        let wait = async { rx.wait_for(|kept| kept.is_empty()).await.is_ok() };
+        let released = tokio::time::timeout(Duration::from_secs(10), wait).await;
+        assert!(released == Ok(true), "still kept: {:?}", self.kept.borrow());
+        self.rules.lock().unwrap().kept_ever.len()
+    }
 }
 
 impl SpeculativeMerger for FakeMerger {
     fn merge(&self, request: MergeRequest) -> BoxFuture<'static, Result<MergeState, MergeError>> {
-        let mut rules = self.0.lock().unwrap();
+        let mut rules = self.rules.lock().unwrap();
         rules.requests.push(request.clone());
         let numbers: Vec<u64> = request.items.iter().filter_map(number).collect();
         let last = numbers.last().copied();
@@ -76,9 +100,18 @@ impl SpeculativeMerger for FakeMerger {
                 detail: "both changed README".into(),
             }),
             (_, true) => Err(MergeError::Failed("the repo is gone".into())),
-            _ => Ok(state),
+            _ => {
+                rules.kept_ever.insert(request.item_uuid.clone());
+                self.kept
+                    .send_modify(|kept| _ = kept.insert(request.item_uuid.clone()));
+                Ok(state)
+            }
         };
         async move { outcome }.boxed()
+    }
+
+    fn release(&self, item_uuid: &str, _: &MergeState) {
+        self.kept.send_modify(|kept| _ = kept.remove(item_uuid));
     }
 }
 

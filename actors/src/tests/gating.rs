@@ -45,6 +45,19 @@ async fn changes_that_pass_merge_in_queue_order_each_tested_on_those_ahead() {
 }
 
 #[actix::test]
+async fn every_state_is_released_once_its_item_left_the_pipeline() {
+    let given = gate_demo(&["unit"]);
+    given.executor.set_for("unit", 2, Behaviour::End(Failure));
+
+    enqueue_held(&given, 3, &[]).await;
+    given.reporter.until(3).await;
+
+    // 1, 2 and 3 at first, then 3 again without 2: four states, all let go.
+    assert_eq!(given.merger.until_all_released().await, 3);
+    assert_eq!(given.merger.states_of(3).len(), 2);
+}
+
+#[actix::test]
 async fn a_failing_change_is_reported_and_the_changes_behind_it_merge_without_it() {
     let given = gate_demo(&["unit", "lint"]);
     given.executor.set_for("unit", 2, Behaviour::End(Failure));

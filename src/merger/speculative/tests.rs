@@ -94,6 +94,20 @@ async fn one_change_is_merged_onto_the_current_branch_head_and_kept_under_a_stat
 }
 
 #[tokio::test]
+async fn a_released_state_leaves_no_ref_behind() {
+    let w = world();
+    let (_, [a, _, _]) = three_changes(&w).await;
+    let item = change_item("demo", "master", 1, &a, MergeMode::Merge);
+    let state = w.state(vec![item]).await.unwrap();
+
+    let projects: Vec<_> = state.commits.keys().cloned().collect();
+    w.merger.release_state("0123abcd", &projects).await;
+
+    let refs = w.cache("demo").git(&["for-each-ref", STATE_REFS]).await;
+    assert_eq!(refs, "");
+}
+
+#[tokio::test]
 async fn three_stacked_changes_give_the_last_one_a_state_holding_all_three() {
     let w = world();
     let (_, [a, b, c]) = three_changes(&w).await;
