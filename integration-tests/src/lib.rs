@@ -9,13 +9,17 @@
 //! | [`server`] | [`TestServer`]: a `portcullis serve` process over a scenario's repos |
 //! | [`tunnel_harness`] | tunnels on the simulated cluster with the real kubectl |
 //! | [`wait`] | waiting for a condition with a deadline, never a bare sleep |
+//! | [`review`] | gating on plain git: review branches, change numbers, held jobs, queues |
+//! | [`token`] | HS256 bearer tokens with Zuul's claims for the admin API |
 //! | [`browser`] | headless Chromium: rendered DOM and screenshots |
 
 pub mod ansible;
 pub mod browser;
 pub mod repo;
+pub mod review;
 pub mod server;
 pub mod tunnel_harness;
+pub mod token;
 pub mod wait;
 
 pub use repo::Repo;

@@ -19,6 +19,13 @@ impl Repo {
         repo
     }
 
+    /// The existing repo at `path`.
+    pub fn open(path: &Path) -> Repo {
+        Repo {
+            path: path.to_path_buf(),
+        }
+    }
+
     /// The repo's folder.
     pub fn path(&self) -> &Path {
         &self.path

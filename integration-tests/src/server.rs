@@ -39,6 +39,14 @@ pub struct Scenario {
     pub poll_delay: f64,
     /// Extra untrusted projects (each gets an empty first commit).
     pub extra_projects: Vec<String>,
+    /// The config project's zuul.yaml.
+    pub config_yaml: String,
+    /// YAML appended to the server config (e.g. an `auth:` section).
+    pub server_extra: String,
+    /// Lines added to the tenant's mapping, indented by 4 (e.g. `admin-rules`).
+    pub tenant_options: String,
+    /// Top-level items appended to the tenant file (e.g. `- admin-rule:`).
+    pub tenant_items: String,
 }
 
 impl Default for Scenario {
@@ -47,6 +55,10 @@ impl Default for Scenario {
             database: None,
             poll_delay: 0.1,
             extra_projects: Vec::new(),
+            config_yaml: BASE_CONFIG.to_string(),
+            server_extra: String::new(),
+            tenant_options: String::new(),
+            tenant_items: String::new(),
         }
     }
 }
@@ -69,7 +81,10 @@ impl TestServer {
     pub async fn start(scenario: Scenario) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = Repo::init(&dir.path().join("repos/config"));
-        config.commit("Add pipelines and base job", &[("zuul.yaml", BASE_CONFIG)]);
+        config.commit(
+            "Add pipelines and base job",
+            &[("zuul.yaml", &scenario.config_yaml)],
+        );
         let demo = Repo::init(&dir.path().join("repos/demo"));
         demo.commit("Start the demo project", &[("README.md", "demo\n")]);
         for name in &scenario.extra_projects {
@@ -92,6 +107,11 @@ impl TestServer {
     /// The server config file.
     pub fn config_path(&self) -> PathBuf {
         self.dir.path().join("portcullis.yaml")
+    }
+
+    /// The repo of project `name` that the server polls.
+    pub fn repo(&self, name: &str) -> Repo {
+        Repo::open(&self.dir.path().join("repos").join(name))
     }
 
     /// The state dir.
@@ -275,16 +295,19 @@ async fn write_configs(dir: &TempDir, scenario: &Scenario, port: u16) {
     let server = format!(
         "state-dir: state\n{database}web: {{listen: \"127.0.0.1:{port}\"}}\ntenant-config: main.yaml\n\
          connections:\n  local: {{driver: git, baseurl: repos, poll-delay: {}}}\n\
-         executor: {{ansible-playbook: \"{}\"}}\n",
+         executor: {{ansible-playbook: \"{}\"}}\n{}",
         scenario.poll_delay,
-        ansible.display()
+        ansible.display(),
+        scenario.server_extra,
     );
     std::fs::write(dir.path().join("portcullis.yaml"), server).expect("write server config");
     let mut untrusted = vec!["demo".to_string()];
     untrusted.extend(scenario.extra_projects.iter().cloned());
     let tenant = format!(
-        "- tenant:\n    name: {TENANT}\n    source:\n      local:\n        config-projects: [config]\n        untrusted-projects: [{}]\n",
-        untrusted.join(", ")
+        "- tenant:\n    name: {TENANT}\n{}    source:\n      local:\n        config-projects: [config]\n        untrusted-projects: [{}]\n{}",
+        scenario.tenant_options,
+        untrusted.join(", "),
+        scenario.tenant_items,
     );
     std::fs::write(dir.path().join("main.yaml"), tenant).expect("write tenant config");
 }

@@ -4,6 +4,7 @@
 
 mod builds;
 mod config_errors;
+mod gating;
 mod history;
 mod jobs;
 mod live_log;

@@ -1,0 +1,292 @@
+//! Gating on plain git, as a developer and a reviewer see it: review
+//! branches pushed from a developer's clone, the change numbers the server
+//! gives them, a gate pipeline, jobs the test holds and releases, and what
+//! the status shows of a queue.
+//!
+//! | item | what it is |
+//! |---|---|
+//! | [`Developer`] | a clone of a project that pushes review branches ([`Proposal`]s) |
+//! | [`change_number`] | the number the server gave a patchset (from its change book) |
+//! | [`gating_config`] | the config project's zuul.yaml with `gate` and friends |
+//! | [`JobGate`] | the `gatekeeper` job: records the tree it tests, waits for release, fails on `FAIL` |
+//! | [`queue_items`], [`item_ids`] | a pipeline's items in the status, in queue order |
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+use crate::server::TENANT;
+use crate::{wait, Repo, TestServer};
+
+/// How long a gating step may take before the test fails.
+pub const STEP: Duration = Duration::from_secs(120);
+
+/// A developer's clone of a project, pushing review branches to it.
+pub struct Developer {
+    _dir: TempDir,
+    clone: Repo,
+}
+
+/// A pushed patchset: its review branch and head commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proposal {
+    /// The review branch, e.g. `review/master/a`.
+    pub branch: String,
+    /// The head commit (the patchset).
+    pub sha: String,
+}
+
+impl Developer {
+    /// Clones `upstream`.
+    pub fn clone_of(upstream: &Repo) -> Developer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("clone");
+        let out = std::process::Command::new("git")
+            .args(["clone", "-q"])
+            .arg(upstream.path())
+            .arg(&path)
+            .output()
+            .expect("run git clone");
+        assert!(out.status.success(), "git clone: {out:?}");
+        Developer {
+            _dir: dir,
+            clone: Repo::open(&path),
+        }
+    }
+
+    /// Proposes `files` to master as `review/master/{topic}`, on master's current head.
+    pub fn propose(&self, topic: &str, message: &str, files: &[(&str, &str)]) -> Proposal {
+        self.clone.git(&["fetch", "-q", "origin"]);
+        self.push_on(
+            "origin/master",
+            &format!("review/master/{topic}"),
+            message,
+            files,
+        )
+    }
+
+    /// Pushes a new patchset of `proposal`: its parent plus `files`, force-pushed.
+    pub fn amend(&self, proposal: &Proposal, message: &str, files: &[(&str, &str)]) -> Proposal {
+        let parent = format!("{}^", proposal.sha);
+        self.push_on(&parent, &proposal.branch, message, files)
+    }
+
+    /// Commits `files` on `base` and force-pushes the commit to `branch`.
+    fn push_on(&self, base: &str, branch: &str, message: &str, files: &[(&str, &str)]) -> Proposal {
+        self.clone.git(&["checkout", "-q", "--detach", base]);
+        let sha = self.clone.commit(message, files);
+        let refspec = format!("+HEAD:refs/heads/{branch}");
+        self.clone.git(&["push", "-q", "origin", &refspec]);
+        Proposal {
+            branch: branch.to_string(),
+            sha,
+        }
+    }
+}
+
+/// One change in the server's change book (README: "Changes on plain git").
+fn book_number(book: &Value, sha: &str) -> Option<u64> {
+    let changes = book["changes"].as_array()?;
+    let found = changes.iter().find(|c| c["patchset"] == sha)?;
+    found["number"].as_u64()
+}
+
+/// Waits until the server has seen `proposal` and answers its change number.
+pub async fn change_number(server: &TestServer, proposal: &Proposal) -> u64 {
+    let book = server.state_dir().join("git/local.changes.json");
+    wait::until(
+        &format!("a change number for {}", proposal.branch),
+        STEP,
+        || async {
+            let text = std::fs::read(&book).ok()?;
+            book_number(&serde_json::from_slice(&text).ok()?, &proposal.sha)
+        },
+    )
+    .await
+}
+
+/// The config project's zuul.yaml: `gate` (dependent, merging on success,
+/// `window` as given, e.g. `"    window: 4\n"`), `deploy` (serial) and
+/// `promote` (supercedent) on pushes to master, and the `base` job.
+pub fn gating_config(window: &str) -> String {
+    format!(
+        "- pipeline:\n    name: gate\n    manager: dependent\n{window}\
+         \x20   trigger: {{local: [{{event: patchset-created}}]}}\n\
+         \x20   success: {{local: {{merge: true}}}}\n\
+         \x20   failure: {{local: {{comment: failed}}}}\n\
+         - pipeline:\n    name: deploy\n    manager: serial\n\
+         \x20   trigger: {{local: [{{event: ref-updated, ref: ^refs/heads/master$}}]}}\n\
+         - pipeline:\n    name: promote\n    manager: supercedent\n\
+         \x20   trigger: {{local: [{{event: ref-updated, ref: ^refs/heads/master$}}]}}\n\
+         - job: {{name: base, parent: null}}\n"
+    )
+}
+
+/// The `gatekeeper` job, which the test steers through files: each build
+/// writes the names under `changes/` of the tree it tests to
+/// `records/{newrev}` (one line per build), waits until `gates/all` or
+/// `gates/{newrev}` exists, then fails when the tree holds a file `FAIL`.
+pub struct JobGate {
+    dir: TempDir,
+}
+
+impl Default for JobGate {
+    fn default() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for sub in ["gates", "records"] {
+            std::fs::create_dir(dir.path().join(sub)).expect("mkdir");
+        }
+        JobGate { dir }
+    }
+}
+
+impl JobGate {
+    fn gates(&self) -> PathBuf {
+        self.dir.path().join("gates")
+    }
+
+    fn records(&self) -> PathBuf {
+        self.dir.path().join("records")
+    }
+
+    /// The demo project's files: the job, its playbook, and the project
+    /// running it in `pipelines`.
+    pub fn project_files(&self, pipelines: &[&str]) -> Vec<(&'static str, String)> {
+        let mut config = "- job:\n    name: gatekeeper\n    run: playbooks/gatekeeper.yaml\n\
+                          - project:\n"
+            .to_string();
+        for pipeline in pipelines {
+            config.push_str(&format!("    {pipeline}:\n      jobs: [gatekeeper]\n"));
+        }
+        vec![
+            (".zuul.yaml", config),
+            ("playbooks/gatekeeper.yaml", self.playbook()),
+        ]
+    }
+
+    /// Commits the job and the project stanza to `repo`'s master.
+    pub fn install(&self, repo: &Repo, pipelines: &[&str]) -> String {
+        let files = self.project_files(pipelines);
+        let files: Vec<(&str, &str)> = files.iter().map(|(n, t)| (*n, t.as_str())).collect();
+        repo.commit("Add the gatekeeper job", &files)
+    }
+
+    fn playbook(&self) -> String {
+        let tree = "{{ zuul.executor.work_root }}/{{ zuul.project.src_dir }}";
+        let (gates, records) = (self.gates(), self.records());
+        let (gates, records) = (gates.display(), records.display());
+        format!(
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n\
+             \x20   - name: Record the tree under test\n\
+             \x20     ansible.builtin.shell: \"echo $(ls {tree}/changes 2>/dev/null) >> {records}/{{{{ zuul.newrev }}}}\"\n\
+             \x20   - name: Wait for the test to release this change\n\
+             \x20     ansible.builtin.shell: \"until [ -e {gates}/all ] || [ -e {gates}/{{{{ zuul.newrev }}}} ]; do sleep 0.05; done\"\n\
+             \x20     timeout: 170\n\
+             \x20   - name: Fail when the tree says so\n\
+             \x20     ansible.builtin.shell: \"test ! -e {tree}/FAIL\"\n"
+        )
+    }
+
+    /// Lets the builds of the patchset `sha` go on.
+    pub fn release(&self, sha: &str) {
+        touch(&self.gates().join(sha));
+    }
+
+    /// Lets every build go on, now and from now on.
+    pub fn release_all(&self) {
+        touch(&self.gates().join("all"));
+    }
+
+    /// The trees the builds of patchset `sha` tested so far, each as the sorted
+    /// names under `changes/`.
+    pub fn trees(&self, sha: &str) -> Vec<Vec<String>> {
+        let text = std::fs::read_to_string(self.records().join(sha)).unwrap_or_default();
+        text.lines()
+            .map(|line| line.split_whitespace().map(str::to_string).collect())
+            .collect()
+    }
+
+    /// Waits until `n` builds of patchset `sha` have started, and answers their trees.
+    pub async fn until_runs(&self, sha: &str, n: usize) -> Vec<Vec<String>> {
+        wait::until(&format!("{n} builds of {sha}"), STEP, || async {
+            let trees = self.trees(sha);
+            (trees.len() >= n).then_some(trees)
+        })
+        .await
+    }
+}
+
+fn touch(path: &Path) {
+    std::fs::write(path, b"").expect("write a gate file");
+}
+
+/// The items of `pipeline` in a status document, in queue order.
+pub fn queue_items(status: &Value, pipeline: &str) -> Vec<Value> {
+    let pipelines = status["pipelines"].as_array().cloned().unwrap_or_default();
+    let Some(found) = pipelines.iter().find(|p| p["name"] == pipeline) else {
+        return Vec::new();
+    };
+    let queues = found["change_queues"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let heads = queues
+        .iter()
+        .flat_map(|q| q["heads"].as_array().cloned().unwrap_or_default());
+    heads
+        .flat_map(|h| h.as_array().cloned().unwrap_or_default())
+        .collect()
+}
+
+/// The ids (`N,P` for a change) of `pipeline`'s items, in queue order.
+pub fn item_ids(status: &Value, pipeline: &str) -> Vec<String> {
+    let items = queue_items(status, pipeline);
+    let ids = items.iter().filter_map(|i| i["refs"][0]["id"].as_str());
+    ids.map(str::to_string).collect()
+}
+
+/// The `N,P` id of change `number` at patchset `sha`.
+pub fn change_id(number: u64, proposal: &Proposal) -> String {
+    format!("{number},{}", proposal.sha)
+}
+
+impl TestServer {
+    /// The tenant's status document.
+    pub async fn status(&self) -> Value {
+        self.get(&format!("/api/tenant/{TENANT}/status")).await.1
+    }
+
+    /// Waits until the ids of `pipeline`'s items are `ids`.
+    pub async fn until_queue(&self, pipeline: &str, ids: &[String]) {
+        let what = format!("{pipeline} to hold {ids:?}");
+        wait::until(&what, STEP, || async {
+            let (_, status) = self
+                .try_get(&format!("/api/tenant/{TENANT}/status"))
+                .await?;
+            (item_ids(&status, pipeline) == ids).then_some(())
+        })
+        .await
+    }
+
+    /// Waits until the buildset of `pipeline` for `newrev` is complete, and answers its result.
+    pub async fn buildset_result(&self, pipeline: &str, newrev: &str) -> String {
+        let path = format!(
+            "/api/tenant/{TENANT}/buildsets?pipeline={pipeline}&newrev={newrev}&complete=true"
+        );
+        wait::until(&format!("{pipeline} to report {newrev}"), STEP, || async {
+            let (_, sets) = self.try_get(&path).await?;
+            let result = sets.as_array()?.first()?["result"].as_str()?;
+            Some(result.to_string())
+        })
+        .await
+    }
+}
+
+/// The subjects of the commits on `repo`'s master since `base`, oldest first, merges left out.
+pub fn history(repo: &Repo, base: &str) -> Vec<String> {
+    let range = format!("{base}..master");
+    let log = repo.git(&["log", "--reverse", "--no-merges", "--format=%s", &range]);
+    log.lines().map(str::to_string).collect()
+}
