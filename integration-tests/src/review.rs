@@ -7,7 +7,7 @@
 //! |---|---|
 //! | [`Developer`] | a clone of a project that pushes review branches ([`Proposal`]s) |
 //! | [`change_number`] | the number the server gave a patchset (from its change book) |
-//! | [`gating_config`] | the config project's zuul.yaml with `gate` and friends |
+//! | [`gate_config`], [`managers_config`] | the config project's zuul.yaml: `gate`; `deploy` and `promote` |
 //! | [`JobGate`] | the `gatekeeper` job: records the tree it tests, waits for release, fails on `FAIL` |
 //! | [`queue_items`], [`item_ids`] | a pipeline's items in the status, in queue order |
 
@@ -107,20 +107,27 @@ pub async fn change_number(server: &TestServer, proposal: &Proposal) -> u64 {
     .await
 }
 
-/// The config project's zuul.yaml: `gate` (dependent, merging on success,
-/// `window` as given, e.g. `"    window: 4\n"`), `deploy` (serial) and
-/// `promote` (supercedent) on pushes to master, and the `base` job.
-pub fn gating_config(window: &str) -> String {
+/// The `base` job every job inherits from.
+const BASE_JOB: &str = "- job: {name: base, parent: null}\n";
+
+/// The config project's zuul.yaml: `gate`, a dependent pipeline of changes
+/// that merges on success, with `window` as given (e.g. `"    window: 4\n"`).
+pub fn gate_config(window: &str) -> String {
     format!(
         "- pipeline:\n    name: gate\n    manager: dependent\n{window}\
          \x20   trigger: {{local: [{{event: patchset-created}}]}}\n\
          \x20   success: {{local: {{merge: true}}}}\n\
-         \x20   failure: {{local: {{comment: failed}}}}\n\
-         - pipeline:\n    name: deploy\n    manager: serial\n\
-         \x20   trigger: {{local: [{{event: ref-updated, ref: ^refs/heads/master$}}]}}\n\
-         - pipeline:\n    name: promote\n    manager: supercedent\n\
-         \x20   trigger: {{local: [{{event: ref-updated, ref: ^refs/heads/master$}}]}}\n\
-         - job: {{name: base, parent: null}}\n"
+         \x20   failure: {{local: {{comment: failed}}}}\n{BASE_JOB}"
+    )
+}
+
+/// The config project's zuul.yaml: `deploy` (serial) and `promote`
+/// (supercedent), both run on every push to master.
+pub fn managers_config() -> String {
+    let on_master = "    trigger: {local: [{event: ref-updated, ref: ^refs/heads/master$}]}\n";
+    format!(
+        "- pipeline:\n    name: deploy\n    manager: serial\n{on_master}\
+         - pipeline:\n    name: promote\n    manager: supercedent\n{on_master}{BASE_JOB}"
     )
 }
 
@@ -289,4 +296,10 @@ pub fn history(repo: &Repo, base: &str) -> Vec<String> {
     let range = format!("{base}..master");
     let log = repo.git(&["log", "--reverse", "--no-merges", "--format=%s", &range]);
     log.lines().map(str::to_string).collect()
+}
+
+/// Whether any job of a status item has started (has a build uuid).
+pub fn has_started(item: &Value) -> bool {
+    let jobs = item["jobs"].as_array().cloned().unwrap_or_default();
+    jobs.iter().any(|j| j["uuid"].is_string())
 }

@@ -9,3 +9,4 @@
 //! releasing builds and watching the status, never by sleeping.
 
 mod admin_api;
+mod managers;
