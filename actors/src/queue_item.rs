@@ -190,6 +190,29 @@ impl QueueItem {
         &self.id
     }
 
+    /// (connection, project, branch) of every project the jobs require besides
+    /// the item's own: at the job's override-checkout, else the item's branch
+    /// (the merger falls back to a project's default branch).
+    fn required_projects(&self) -> Vec<(String, String, String)> {
+        let item_branch = self.item.branch.clone().unwrap_or_default();
+        let mut required: Vec<(String, String, String)> = Vec::new();
+        for job in &self.spec.jobs {
+            for project in &job.required_projects {
+                let branch = project.override_checkout.as_ref();
+                let branch = branch.or(job.override_checkout.as_ref());
+                let key = (
+                    self.item.connection.clone(),
+                    project.name.clone(),
+                    branch.unwrap_or(&item_branch).clone(),
+                );
+                if project.name != self.item.project && !required.contains(&key) {
+                    required.push(key);
+                }
+            }
+        }
+        required
+    }
+
     fn tell(&self, progress: Progress) {
         self.pipeline.progress.do_send(ItemProgressed {
             id: self.id.clone(),
@@ -241,7 +264,10 @@ impl Handler<StartBuildset> for QueueItem {
         }
         self.restart(start.generation);
         match start.merge {
-            Some(request) => self.merge(request, ctx),
+            Some(mut request) => {
+                request.required = self.required_projects();
+                self.merge(request, ctx)
+            }
             None => {
                 self.state = Some(MergeState::default());
                 self.advance(ctx);

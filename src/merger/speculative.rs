@@ -150,7 +150,7 @@ impl Merger {
         }
         let commit = match (last, plan.branch) {
             (Some(commit), _) => commit,
-            (None, Some(branch)) => branch_head(&cache, project, branch).await?,
+            (None, Some(branch)) => self.required_head(&cache, plan, branch).await?,
             (None, None) => {
                 return Err(MergerError::CommitNotFound {
                     project: project.to_string(),
@@ -161,6 +161,29 @@ impl Merger {
         };
         keep(&cache, uuid, &commit).await?;
         Ok(commit)
+    }
+}
+
+impl Merger {
+    /// The head of `branch` in a project the jobs require, or of the project's
+    /// default branch when it has no such branch (as Zuul checks out required projects).
+    async fn required_head(
+        &self,
+        cache: &std::path::Path,
+        plan: &ProjectPlan<'_>,
+        branch: &str,
+    ) -> Result<String, MergerError> {
+        match branch_head(cache, plan.project, branch).await {
+            Err(MergerError::CommitNotFound { .. }) => {
+                let default = self.default_branch(plan.connection, plan.project).await?;
+                let fallback = default.ok_or_else(|| MergerError::CommitNotFound {
+                    project: plan.project.to_string(),
+                    commit: format!("branch {branch} or a default branch"),
+                })?;
+                branch_head(cache, plan.project, &fallback).await
+            }
+            found => found,
+        }
     }
 }
 

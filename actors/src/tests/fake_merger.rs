@@ -68,6 +68,20 @@ impl FakeMerger {
             .collect()
     }
 
+    /// The (project, branch) the jobs required, of every request so far for change `n`.
+    pub fn required_of(&self, n: u64) -> Vec<Vec<(String, String)>> {
+        let rules = self.rules.lock().unwrap();
+        let of_n = rules
+            .requests
+            .iter()
+            .filter(|r| r.items.last().and_then(number) == Some(n));
+        let pairs = |r: &MergeRequest| {
+            let each = r.required.iter().map(|(_, p, b)| (p.clone(), b.clone()));
+            each.collect()
+        };
+        of_n.map(pairs).collect()
+    }
+
     /// Waits (up to 10 s) until no item's state is kept; returns how many items had one.
     pub async fn until_all_released(&self) -> usize {
         let mut rx = self.kept.subscribe();

@@ -226,6 +226,30 @@ async fn a_change_depending_on_a_change_in_another_queue_is_not_enqueued() {
 }
 
 #[actix::test]
+async fn the_state_holds_the_projects_the_jobs_require_at_their_checkout_branch() {
+    let config = "
+- job:
+    name: unit
+    required-projects:
+      - other
+      - demo
+      - name: tools
+        override-checkout: stable
+- project:
+    gate:
+      jobs: [unit]
+";
+    let given = Harness::gating(config);
+
+    given.enqueue("gate", "demo", 1, &[]).await;
+    given.reporter.until(1).await;
+
+    let pair = |p: &str, b: &str| (p.to_string(), b.to_string());
+    let wanted = vec![pair("other", "master"), pair("tools", "stable")];
+    assert_eq!(given.merger.required_of(1), vec![wanted]);
+}
+
+#[actix::test]
 async fn projects_sharing_a_queue_are_tested_on_each_others_changes() {
     let shared = "    queue: integrated\n";
     let given = Harness::gating(&project_config(&["gate"], &["unit"], shared));

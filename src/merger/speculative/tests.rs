@@ -293,6 +293,20 @@ async fn required_projects_are_at_their_branch_heads_and_a_ref_update_at_its_rev
 }
 
 #[tokio::test]
+async fn a_required_project_without_the_items_branch_is_at_its_default_branch() {
+    let w = world();
+    let (_, [a, _, _]) = three_changes(&w).await;
+    let lib = w.repo("lib").await;
+    let lib_head = lib.commit(&[("lib.txt", "1")], "lib 1").await;
+    let required = vec![("local".into(), "lib".into(), "stable/9".into())];
+    let items = vec![change_item("demo", "master", 1, &a, MergeMode::Merge)];
+
+    let state = w.merger.speculate(&request(items, required)).await.unwrap();
+
+    assert_eq!(commit_of(&state, "lib"), lib_head);
+}
+
+#[tokio::test]
 async fn the_state_commit_checks_out_into_a_workspace() {
     let w = world();
     let (_, [a, b, _]) = three_changes(&w).await;
