@@ -16,21 +16,26 @@ pub const MARKER_VAR: &str = "PORTCULLIS_TUNNEL";
 /// Prefix of the lines the loop itself prints, so the reader can tell runs apart.
 pub const LOOP_MARK: &str = "@@portcullis-run";
 
-/// Arguments: initial ms, max ms, settle ms, setpriv path or "", then kubectl's argv.
+/// Arguments: initial ms, max ms, settle ms, forwarded-max ms, unforwarded-min
+/// ms, setpriv path or "", then kubectl's argv.
 ///
 /// - kubectl's stderr joins stdout so each run's lines reach the actor in the
 ///   order written, and the run's exit line comes after all of them.
 /// - kubectl runs in the background and the loop `wait`s, so a TERM (from a
 ///   stop, or the parent-death signal) runs the trap at once: it kills and
 ///   reaps kubectl, so nothing is left for init to reap.
-/// - The actor writes `up N` on stdin when run N forwarded the reserved port;
-///   only such a run that also lived `settle` ms resets the backoff, so a
-///   healthy forward that dies is back after the initial pause while a gone
-///   pod backs off to the cap. EOF on stdin means the actor is gone: stop.
+/// - The actor writes `up N` on stdin when run N forwarded the reserved port.
+///   Such a run that also lived `settle` ms resets the backoff, so a healthy
+///   forward that dies is back after the initial pause. One that died young
+///   (an early connection the pod refused) pauses at most forwarded-max ms:
+///   the pod and API answer, and someone is about to connect again. A run
+///   that never forwarded (pod gone, API down, port taken) pauses at least
+///   unforwarded-min ms, doubling to the cap, so a gone pod costs almost no
+///   CPU. EOF on stdin means the actor is gone: stop.
 const LOOP_SCRIPT: &str = r#"
 exec 2>&1
-initial=$1 max=$2 settle=$3 wrap=$4
-shift 4
+initial=$1 max=$2 settle=$3 quick=$4 floor=$5 wrap=$6
+shift 6
 delay=$initial run=0 child=
 trap 'trap - TERM INT HUP; [ -n "$child" ] && kill -KILL "$child" 2>/dev/null; wait; exit 0' TERM INT HUP
 while :; do
@@ -52,7 +57,13 @@ while :; do
     read -r ack || exit 0
     [ "$ack" = "up $run" ] && up=yes
   done
-  if [ "$up" = yes ] && [ "$lived" -ge "$settle" ]; then delay=$initial; fi
+  if [ "$up" = no ]; then
+    [ "$delay" -lt "$floor" ] && delay=$floor
+  elif [ "$lived" -ge "$settle" ]; then
+    delay=$initial
+  elif [ "$delay" -gt "$quick" ]; then
+    delay=$quick
+  fi
   echo "@@portcullis-run $run exit $status lived_ms $lived next_ms $delay"
   sleep "$((delay / 1000)).$(printf %03d $((delay % 1000)))" &
   child=$!
@@ -101,6 +112,8 @@ pub fn spawn_loop(
         ))
         .arg(millis(settings.max_backoff))
         .arg(millis(settings.settle))
+        .arg(millis(settings.forwarded_max_backoff))
+        .arg(millis(settings.unforwarded_min_backoff))
         .arg(
             settings
                 .setpriv

@@ -71,6 +71,13 @@ pub struct TunnelSettings {
     pub max_backoff: Duration,
     /// How long a forwarding run must live for the backoff to reset.
     pub settle: Duration,
+    /// The longest pause after a run that forwarded but died before
+    /// `settle` (e.g. the pod refused an early connection): the pod answers
+    /// and a client is about to connect again.
+    pub forwarded_max_backoff: Duration,
+    /// The shortest pause after a run that never forwarded (pod gone or not
+    /// running, API server down, port taken): sooner only burns CPU.
+    pub unforwarded_min_backoff: Duration,
     /// How long `Tunnel::start` waits for the first forward.
     pub ready_timeout: Duration,
     /// How long a stop waits after SIGTERM before it SIGKILLs the group.
@@ -96,6 +103,8 @@ impl Default for TunnelSettings {
             initial_backoff: Duration::from_millis(50),
             max_backoff: Duration::from_secs(30),
             settle: Duration::from_secs(1),
+            forwarded_max_backoff: Duration::from_secs(1),
+            unforwarded_min_backoff: Duration::from_millis(500),
             ready_timeout: Duration::from_secs(20),
             stop_grace: Duration::from_secs(2),
             instance: format!("portcullis-{}", std::process::id()),

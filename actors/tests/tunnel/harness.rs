@@ -49,14 +49,15 @@ pub async fn round_trip(port: u16, payload: &[u8]) -> std::io::Result<Vec<u8>> {
     Ok(back)
 }
 
-/// Settings for the stand-in: short pauses, a backoff reset after any
-/// forwarding run, and a marker of its own.
+/// Settings for the stand-in: short pauses, no floor after a run that never
+/// forwarded, a backoff reset after any forwarding run, and a marker of its own.
 pub fn settings(stand_in: &StandIn) -> TunnelSettings {
     TunnelSettings {
         kubectl: stand_in.kubectl.clone(),
         initial_backoff: Duration::from_millis(20),
         max_backoff: Duration::from_secs(1),
         settle: Duration::ZERO,
+        unforwarded_min_backoff: Duration::from_millis(20),
         ready_timeout: EVENT_DEADLINE,
         instance: format!("test-{}", uuid::Uuid::new_v4()),
         ..TunnelSettings::default()

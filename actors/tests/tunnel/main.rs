@@ -1,6 +1,7 @@
 //! Tunnel scenarios against a kubectl stand-in (fast tier): the real actor,
 //! the real bash loop, real processes and sockets; only kubectl is a stand-in.
 
+mod backoff;
 mod harness;
 mod lifecycle;
 mod standin;
