@@ -20,6 +20,19 @@ use tempfile::TempDir;
 use crate::server::TENANT;
 use crate::{wait, Repo, TestServer};
 
+/// A project stanza running the gatekeeper job in `pipelines`, in the shared
+/// change `queue` when given.
+pub fn project_stanza(pipelines: &[&str], queue: Option<&str>) -> String {
+    let mut stanza = "- project:\n".to_string();
+    if let Some(queue) = queue {
+        stanza.push_str(&format!("    queue: {queue}\n"));
+    }
+    for pipeline in pipelines {
+        stanza.push_str(&format!("    {pipeline}:\n      jobs: [gatekeeper]\n"));
+    }
+    stanza
+}
+
 /// How long a gating step may take before the test fails.
 pub const STEP: Duration = Duration::from_secs(120);
 
@@ -111,13 +124,15 @@ pub async fn change_number(server: &TestServer, proposal: &Proposal) -> u64 {
 const BASE_JOB: &str = "- job: {name: base, parent: null}\n";
 
 /// The config project's zuul.yaml: `gate`, a dependent pipeline of changes
-/// that merges on success, with `window` as given (e.g. `"    window: 4\n"`).
+/// that merges on success, with `window` as given (e.g. `"    window: 4\n"`),
+/// and the change queue `integrated` that projects may share.
 pub fn gate_config(window: &str) -> String {
     format!(
         "- pipeline:\n    name: gate\n    manager: dependent\n{window}\
          \x20   trigger: {{local: [{{event: patchset-created}}]}}\n\
          \x20   success: {{local: {{merge: true}}}}\n\
-         \x20   failure: {{local: {{comment: failed}}}}\n{BASE_JOB}"
+         \x20   failure: {{local: {{comment: failed}}}}\n\
+         - queue: {{name: integrated}}\n{BASE_JOB}"
     )
 }
 
@@ -158,25 +173,16 @@ impl JobGate {
         self.dir.path().join("records")
     }
 
-    /// The demo project's files: the job, its playbook, and the project
-    /// running it in `pipelines`.
-    pub fn project_files(&self, pipelines: &[&str]) -> Vec<(&'static str, String)> {
-        let mut config = "- job:\n    name: gatekeeper\n    run: playbooks/gatekeeper.yaml\n\
-                          - project:\n"
-            .to_string();
-        for pipeline in pipelines {
-            config.push_str(&format!("    {pipeline}:\n      jobs: [gatekeeper]\n"));
-        }
-        vec![
-            (".zuul.yaml", config),
-            ("playbooks/gatekeeper.yaml", self.playbook()),
-        ]
-    }
-
-    /// Commits the job and the project stanza to `repo`'s master.
-    pub fn install(&self, repo: &Repo, pipelines: &[&str]) -> String {
-        let files = self.project_files(pipelines);
-        let files: Vec<(&str, &str)> = files.iter().map(|(n, t)| (*n, t.as_str())).collect();
+    /// Commits the job, its playbook and `stanza` (see [`project_stanza`]) to
+    /// `repo`'s master; answers the commit.
+    pub fn install(&self, repo: &Repo, stanza: &str) -> String {
+        let config =
+            format!("- job:\n    name: gatekeeper\n    run: playbooks/gatekeeper.yaml\n{stanza}");
+        let playbook = self.playbook();
+        let files = [
+            (".zuul.yaml", config.as_str()),
+            ("playbooks/gatekeeper.yaml", &playbook),
+        ];
         repo.commit("Add the gatekeeper job", &files)
     }
 
@@ -291,11 +297,25 @@ impl TestServer {
     }
 }
 
-/// The subjects of the commits on `repo`'s master since `base`, oldest first, merges left out.
+/// What landed on `repo`'s master since `base`, oldest first: the subject
+/// of each commit along the first parents, a merge commit's
+/// `Merge change N: ` prefix left off (a fast-forward shows the change's own).
 pub fn history(repo: &Repo, base: &str) -> Vec<String> {
     let range = format!("{base}..master");
-    let log = repo.git(&["log", "--reverse", "--no-merges", "--format=%s", &range]);
-    log.lines().map(str::to_string).collect()
+    let log = repo.git(&["log", "--first-parent", "--reverse", "--format=%s", &range]);
+    log.lines()
+        .map(|s| unmerged_subject(s).to_string())
+        .collect()
+}
+
+fn unmerged_subject(subject: &str) -> &str {
+    let Some(rest) = subject.strip_prefix("Merge change ") else {
+        return subject;
+    };
+    match rest.split_once(": ") {
+        Some((number, own)) if number.chars().all(|c| c.is_ascii_digit()) => own,
+        _ => subject,
+    }
 }
 
 /// Whether any job of a status item has started (has a build uuid).

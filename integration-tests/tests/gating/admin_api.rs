@@ -1,7 +1,7 @@
 //! The admin API's refusals through the real server: what is unknown is
 //! named with Zuul's status code, and tokens are checked before anything is done.
 
-use portcullis_integration_tests::review::{self, item_ids, JobGate};
+use portcullis_integration_tests::review::{self, item_ids, project_stanza, JobGate};
 use portcullis_integration_tests::server::{BASE_CONFIG, TENANT};
 use portcullis_integration_tests::token::{self, auth_scenario};
 use portcullis_integration_tests::{wait, Scenario, TestServer};
@@ -21,7 +21,7 @@ async fn admin_server(gate: &JobGate) -> TestServer {
     });
     let server = TestServer::start(scenario).await;
     gate.release_all();
-    let head = gate.install(&server.demo, &["manual", "post"]);
+    let head = gate.install(&server.demo, &project_stanza(&["manual", "post"], None));
     server.finished_build("gatekeeper", &head).await;
     server
 }

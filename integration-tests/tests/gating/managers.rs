@@ -1,6 +1,8 @@
 //! Serial and supercedent pipelines over pushes to master.
 
-use portcullis_integration_tests::review::{has_started, managers_config, queue_items, JobGate};
+use portcullis_integration_tests::review::{
+    has_started, managers_config, project_stanza, queue_items, JobGate,
+};
 use portcullis_integration_tests::server::TENANT;
 use portcullis_integration_tests::{Scenario, TestServer};
 
@@ -11,7 +13,7 @@ async fn server_running(gate: &JobGate, pipeline: &str) -> TestServer {
         ..Scenario::default()
     };
     let server = TestServer::start(scenario).await;
-    let installed = gate.install(&server.demo, &[pipeline]);
+    let installed = gate.install(&server.demo, &project_stanza(&[pipeline], None));
     gate.release(&installed);
     server.finished_build("gatekeeper", &installed).await;
     server
