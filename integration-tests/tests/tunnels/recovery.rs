@@ -10,7 +10,9 @@ use portcullis_integration_tests::tunnel_harness::{
 
 // Zuul's loop: with kubectl 1.27+ (exit 1 on the lost connection) it restarts
 // as well, but hot (`do :; done`); with kubectl 1.23–1.26, which exit 0, its
-// `while !` ends for good and no byte ever flows (see the exit-0 scenarios).
+// `while !` ends at the first early connection and no byte ever flows (see the
+// exit-0 scenarios). Ours also keeps the pause short while a streamer keeps
+// connecting early: the pod answers, so the console is about to listen.
 on_kubectl!(a_forward_started_before_the_pod_listens_recovers_by_itself:
     kubectl_1_32 => "1.32", kubectl_1_27_spdy => "1.27", kubectl_1_33 => "1.33");
 
@@ -19,31 +21,53 @@ async fn a_forward_started_before_the_pod_listens_recovers_by_itself(version: &s
         // given a running pod where nothing listens yet, and a tunnel to it
         let cluster = Cluster::start().await;
         let pod = cluster.pod("console").await;
-        let mut tunnel = OpenTunnel::open(cluster.spec("console"), settings(version))
+        let settings = settings(version);
+        let cap = settings.forwarded_max_backoff.as_millis() as u64;
+        let mut tunnel = OpenTunnel::open(cluster.spec("console"), settings)
             .await
             .expect("the first forward comes up");
-        // when a streamer connects before the console listens
-        let early = round_trip(tunnel.port, b"v:0\n").await.unwrap_or_default();
-        let ended = tunnel.log.until("kubectl run 1 ended").await;
+        // when a streamer connects early, again as soon as each run forwards
+        for run in 1..=6 {
+            tunnel
+                .log
+                .until(&format!("kubectl run {run} forwarding"))
+                .await;
+            let early = round_trip(tunnel.port, b"v:0\n").await.unwrap_or_default();
+            assert!(
+                early.is_empty(),
+                "run {run}: the early connection read {early:?}"
+            );
+            let ended = tunnel.log.until(&format!("kubectl run {run} ended")).await;
+            assert!(ended.contains("(pod refused)"), "{ended}");
+            assert!(
+                pause_ms(&ended) <= cap,
+                "the pause grew past {cap} ms: {ended}"
+            );
+        }
         // and then the console starts listening in the pod
         serve_greeting(&pod).await;
         // then bytes flow through the same reserved port, with nobody touching the tunnel
         let (greeting, echo) = converse_once_up(tunnel.port, "v:0").await;
-        assert!(early.is_empty(), "the early connection read {early:?}");
-        assert!(ended.contains("(pod refused)"), "{ended}");
         assert_eq!(
             (greeting.as_str(), echo.as_str()),
             ("hello from console", "echo: v:0")
         );
         let status = tunnel.status().await;
         assert_eq!(status.port, tunnel.port);
-        assert!(
-            status.exits.get(&ExitClass::PodRefused) >= Some(&1),
+        assert_eq!(
+            status.exits.get(&ExitClass::PodRefused),
+            Some(&6),
             "{status:?}"
         );
         tunnel.close().await;
     })
     .await;
+}
+
+/// The pause a `kubectl run N ended … next run in X ms` line announces.
+fn pause_ms(line: &str) -> u64 {
+    let (_, rest) = line.rsplit_once("next run in ").expect(line);
+    rest.trim_end_matches(" ms").parse().expect(line)
 }
 
 // Zuul's loop restarts after a SIGKILL too (status 137 is not 0); what
