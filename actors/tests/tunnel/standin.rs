@@ -1,7 +1,6 @@
 //! A kubectl stand-in per test: a wrapper script that runs
 //! `kubectl_standin.py` (see its header: what it mimics of kubectl
 //! port-forward) with this test's target, pod and switches baked in.
-//! Shared by the tunnel tests and the tunnel bench.
 
 use std::fs;
 use std::net::SocketAddr;
