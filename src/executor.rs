@@ -10,6 +10,7 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`ansible`] | finding or installing ansible-playbook |
+//! | [`console`] | the Ansible plugins that stream command output from the nodes |
 //! | [`workspace`] | checkouts and config files of a build |
 //! | [`vars`] | the inventory and the `zuul` variables |
 //! | [`process`] | one playbook process: output, timeout, killing its group |
@@ -17,6 +18,7 @@
 //! | [`phase`] | the pre-run / run / post-run sequence and its result |
 
 pub mod ansible;
+pub mod console;
 pub mod job_output;
 pub mod phase;
 pub mod process;

@@ -37,6 +37,21 @@ impl JobOutput {
     /// Stamps `text` with the current time and writes it to both sinks.
     pub async fn line(&mut self, text: &str) {
         let stamped = stamp(chrono::Local::now().naive_local(), text);
+        self.write(stamped).await;
+    }
+
+    /// Writes a line of ansible-playbook's output: as it is when it already
+    /// carries a time (a line streamed from a node, stamped when the node
+    /// printed it), else stamped now.
+    pub async fn relay(&mut self, text: &str) {
+        if is_stamped(text) {
+            self.write(text.to_string()).await;
+        } else {
+            self.line(text).await;
+        }
+    }
+
+    async fn write(&mut self, stamped: String) {
         self.live.line(&stamped);
         if let Some(file) = self.file.as_mut() {
             let written = async {
@@ -51,6 +66,17 @@ impl JobOutput {
             }
         }
     }
+}
+
+/// True when `line` starts like [`stamp`]'s output: `YYYY-MM-DD HH:MM:SS.ffffff | `.
+pub fn is_stamped(line: &str) -> bool {
+    const SHAPE: &[u8] = b"dddd-dd-dd dd:dd:dd.dddddd | ";
+    let bytes = line.as_bytes();
+    bytes.len() >= SHAPE.len()
+        && SHAPE.iter().zip(bytes).all(|(shape, byte)| match shape {
+            b'd' => byte.is_ascii_digit(),
+            other => other == byte,
+        })
 }
 
 /// Zuul's job-output.txt line format: `YYYY-MM-DD HH:MM:SS.ffffff | text`.
@@ -71,5 +97,13 @@ mod tests {
             stamp(at, "TASK [debug]"),
             "2024-03-05 07:08:09.000042 | TASK [debug]"
         );
+    }
+
+    #[test]
+    fn a_line_streamed_from_a_node_is_recognised_by_its_stamp() {
+        assert!(is_stamped("2024-03-05 07:08:09.000042 | node | hello"));
+        assert!(!is_stamped("TASK [shell] ****"));
+        assert!(!is_stamped("2024-03-05 07:08:09 | no microseconds"));
+        assert!(!is_stamped("2024-03-05 07:08:09.000042"));
     }
 }

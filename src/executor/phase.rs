@@ -8,6 +8,7 @@ use portcullis_actors::BuildResult;
 use tokio::process::Command;
 use tokio::time::Instant;
 
+use super::console;
 use super::job_output::JobOutput;
 use super::process::{self, ProcessEnd};
 use super::workspace::{PreparedPlaybook, Workspace};
@@ -57,13 +58,42 @@ pub struct Runner<'a> {
 impl Runner<'_> {
     /// Runs every phase and tells the build's result.
     pub async fn run_all(&self, output: &mut JobOutput) -> Result<BuildResult, ExecutorError> {
+        let console_port = self.prepare_console().await?;
+        let runs = Runs {
+            runner: self,
+            console_port,
+        };
+        runs.run_all(output).await
+    }
+
+    /// Writes the console plugins and picks the build's local console port.
+    async fn prepare_console(&self) -> Result<u16, ExecutorError> {
+        let work = &self.workspace.paths.work_root;
+        let failed = |e: std::io::Error| {
+            ExecutorError::Workspace(format!("installing the console plugins: {e}"))
+        };
+        console::install_plugins(work).await.map_err(failed)?;
+        console::free_local_port().map_err(failed)
+    }
+}
+
+/// The playbook runs of one build, sharing its console port.
+struct Runs<'r, 'a> {
+    runner: &'r Runner<'a>,
+    /// The console port of the hosts run on the executor's machine.
+    console_port: u16,
+}
+
+impl Runs<'_, '_> {
+    async fn run_all(&self, output: &mut JobOutput) -> Result<BuildResult, ExecutorError> {
         // As in Zuul, the timeout counts from the first pre-run playbook and
         // covers pre-run and run; post-run is not bounded by it, since that is
         // where logs of a timed-out job get collected.
         let deadline = self
+            .runner
             .timeout
             .map(|secs| Instant::now() + Duration::from_secs(secs));
-        let phases = &self.workspace.phases;
+        let phases = &self.runner.workspace.phases;
         let mut result = BuildResult::Success;
         for (index, playbook) in phases.pre_run.iter().enumerate() {
             let end = self.run_one(Phase::Pre, index, playbook, deadline, None, output);
@@ -119,10 +149,10 @@ impl Runner<'_> {
             .line(&format!("{name} START: [{}]", playbook.banner))
             .await;
         let command = self.command(phase, index, playbook, success);
-        let end = process::run_to_end(command, self.build_uuid, deadline, output)
+        let end = process::run_to_end(command, self.runner.build_uuid, deadline, output)
             .await
             .map_err(|source| ExecutorError::Spawn {
-                program: self.ansible.to_path_buf(),
+                program: self.runner.ansible.to_path_buf(),
                 source,
             })?;
         let end_name = match end {
@@ -142,13 +172,16 @@ impl Runner<'_> {
         playbook: &PreparedPlaybook,
         success: Option<bool>,
     ) -> Command {
-        let paths = &self.workspace.paths;
-        let mut command = Command::new(self.ansible);
+        let workspace = self.runner.workspace;
+        let paths = &workspace.paths;
+        let mut command = Command::new(self.runner.ansible);
         command
             .arg("-v")
             .arg(&playbook.path)
             .arg("-e")
-            .arg(format!("@{}", self.workspace.zuul_vars_file.display()))
+            .arg(format!("@{}", workspace.zuul_vars_file.display()))
+            .arg("-e")
+            .arg(format!("{}={}", console::LOCAL_PORT_VAR, self.console_port))
             .arg("-e")
             .arg(format!("zuul_execution_phase={}", phase.var()))
             .arg("-e")
@@ -160,7 +193,7 @@ impl Runner<'_> {
         }
         command
             .current_dir(&paths.work_root)
-            .env("ANSIBLE_CONFIG", &self.workspace.ansible_cfg)
+            .env("ANSIBLE_CONFIG", &workspace.ansible_cfg)
             .env("ANSIBLE_FORCE_COLOR", "0")
             .env("ANSIBLE_NOCOLOR", "1")
             .env("PYTHONUNBUFFERED", "1");

@@ -181,7 +181,7 @@ pub enum ProcessEnd {
 }
 
 /// Runs `command`, tagged with `build_uuid`, to its end or `deadline`,
-/// writing each output line to `output`.
+/// relaying each output line to `output` (see [`JobOutput::relay`]).
 pub async fn run_to_end(
     command: Command,
     build_uuid: &str,
@@ -201,7 +201,7 @@ pub async fn run_to_end(
     let end = loop {
         tokio::select! {
             line = lines.next(), if !lines_done => match line {
-                Some(line) => output.line(&line).await,
+                Some(line) => output.relay(&line).await,
                 None => lines_done = true,
             },
             exit = group.wait() => break ProcessEnd::Exited(exit?.success()),
@@ -223,6 +223,6 @@ async fn drain(mut lines: BoxStream<'static, String>, output: &mut JobOutput) {
     // its environment) can keep the pipe open; the build must not wait on it.
     let ends_by = Instant::now() + DRAIN_LIMIT;
     while let Ok(Some(line)) = tokio::time::timeout_at(ends_by, lines.next()).await {
-        output.line(&line).await;
+        output.relay(&line).await;
     }
 }

@@ -240,7 +240,7 @@ fn ansible_cfg_text(paths: &BuildPaths) -> String {
          inventory = {inventory}\n\
          host_key_checking = False\n\
          retry_files_enabled = False\n\
-         stdout_callback = default\n\
+         {console}\
          display_ok_hosts = True\n\
          display_skipped_hosts = True\n\
          interpreter_python = auto_silent\n\
@@ -249,6 +249,7 @@ fn ansible_cfg_text(paths: &BuildPaths) -> String {
          local_tmp = {work}/.ansible/tmp\n\
          remote_tmp = {work}/.ansible/remote-tmp\n",
         inventory = paths.inventory_file.display(),
+        console = super::console::ansible_cfg_lines(&paths.work_root),
     )
 }
 

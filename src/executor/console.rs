@@ -1,0 +1,101 @@
+//! Live console output from the nodes: the Ansible plugins the executor ships
+//! with every build, and the build's console port on the executor's machine.
+//!
+//! A command's output reaches job-output.txt line by line while the command
+//! runs, in the spirit of Zuul's zuul_console and zuul_stream (and speaking
+//! their console protocol, see `plugins/module_utils/portcullis_console.py`):
+//!
+//! - the `command` module (`plugins/library/command.py`, which `shell` runs
+//!   too) writes each line the command prints to `/tmp/console-<log id>.log`
+//!   on the node as it is printed, and first starts the node's console server
+//!   if none listens. No pre-run task is needed; a `zuul_console` module
+//!   exists for base jobs written for Zuul;
+//! - the action plugin (`plugins/action/command.py`) names the log after the
+//!   task and host and tells the module where the server listens;
+//! - the stdout callback (`plugins/callback/portcullis_stream.py`) follows
+//!   each host's log through its server from the moment the task starts,
+//!   retrying until the server listens, and prints every line as
+//!   `<time> | <host> | <line>`, which [`super::process`] passes on to
+//!   job-output.txt and the live log unchanged.
+//!
+//! Where the server listens comes from the host's `zuul_console_port`
+//! (default 19885). A host run on the executor's own machine (a local node,
+//! the implicit localhost) listens on 127.0.0.1 at a port chosen per build
+//! ([`free_local_port`]), so builds on one machine never share a server, and
+//! its server ends with the playbook that started it.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// The extra var giving the build's console port for hosts on the executor's machine.
+pub const LOCAL_PORT_VAR: &str = "portcullis_console_local_port";
+
+/// The plugin files, by path under the plugin dir.
+const PLUGINS: &[(&str, &str)] = &[
+    (
+        "module_utils/portcullis_console.py",
+        include_str!("plugins/module_utils/portcullis_console.py"),
+    ),
+    (
+        "library/command.py",
+        include_str!("plugins/library/command.py"),
+    ),
+    (
+        "library/zuul_console.py",
+        include_str!("plugins/library/zuul_console.py"),
+    ),
+    (
+        "action/command.py",
+        include_str!("plugins/action/command.py"),
+    ),
+    (
+        "callback/portcullis_stream.py",
+        include_str!("plugins/callback/portcullis_stream.py"),
+    ),
+];
+
+/// Where a build's plugins are written: `{work}/ansible-plugins`.
+pub fn plugin_dir(work_root: &Path) -> PathBuf {
+    work_root.join("ansible-plugins")
+}
+
+/// Writes the plugins into the build's work dir.
+pub async fn install_plugins(work_root: &Path) -> io::Result<()> {
+    let dir = plugin_dir(work_root);
+    for (path, text) in PLUGINS {
+        let file = dir.join(path);
+        if let Some(parent) = file.parent() {
+            tokio::fs::create_dir_all(parent).await?;
+        }
+        tokio::fs::write(&file, text).await?;
+    }
+    Ok(())
+}
+
+/// The `[defaults]` lines of ansible.cfg that enable the plugins; Ansible's
+/// default search paths stay after them.
+pub fn ansible_cfg_lines(work_root: &Path) -> String {
+    let dir = plugin_dir(work_root);
+    let dir = dir.display();
+    format!(
+        "stdout_callback = portcullis_stream\n\
+         callback_plugins = {dir}/callback:~/.ansible/plugins/callback:/usr/share/ansible/plugins/callback\n\
+         action_plugins = {dir}/action:~/.ansible/plugins/action:/usr/share/ansible/plugins/action\n\
+         library = {dir}/library:~/.ansible/plugins/modules:/usr/share/ansible/plugins/modules\n\
+         module_utils = {dir}/module_utils:~/.ansible/plugins/module_utils:/usr/share/ansible/plugins/module_utils\n"
+    )
+}
+
+/// A port on 127.0.0.1 that nothing listens on now, for one build's console.
+///
+/// The port is free again once this returns; the server binds it a moment
+/// later. Should another build's server take it first, that server streams
+/// this build's logs just as well (logs are found by task and host), and
+/// the next command task of this build starts a server of its own.
+pub fn free_local_port() -> io::Result<u16> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    Ok(listener.local_addr()?.port())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1 @@
+//! The console protocol, spoken to the real Python server and client.

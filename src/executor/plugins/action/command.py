@@ -1,0 +1,62 @@
+# Portcullis's action plugin for `command` (and `shell`, whose built-in action
+# runs this one). It runs in the executor's worker for one host and tells the
+# node's command module which console log to write and where the console
+# server must listen, then runs the module as Ansible's own command action
+# does. (Ansible loads this file under the built-in's module name, so it
+# cannot import the built-in action.)
+
+import importlib.util
+import os
+
+from ansible.plugins.action import ActionBase
+from ansible.utils.vars import merge_hash
+
+
+def _load_console():
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..',
+                        'module_utils', 'portcullis_console.py')
+    spec = importlib.util.spec_from_file_location('portcullis_console', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+console = _load_console()
+
+
+def streams(task):
+    """True when the callback follows this task's console log; the callback
+    asks the same question of the same task."""
+    return not (task.loop or task.loop_with or task.delegate_to
+                or task.async_val or task.no_log)
+
+
+class ActionModule(ActionBase):
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        if streams(self._task) and 'ansible_loop_var' not in task_vars:
+            port, listen, _ = console.endpoint(task_vars.get)
+            local = listen == '127.0.0.1'
+            self._task.args['zuul_log_id'] = console.log_id(
+                self._task._uuid, task_vars.get('inventory_hostname', ''))
+            self._task.args['portcullis_console'] = {
+                'port': port,
+                'listen': listen,
+                # On the executor's machine the server ends with the playbook
+                # (this worker's parent), however the playbook ends.
+                'watch_pid': os.getppid() if local else None,
+            }
+        return self._run_module(task_vars)
+
+    def _run_module(self, task_vars):
+        self._supports_async = True
+        results = super(ActionModule, self).run(task_vars=task_vars)
+        wrap_async = self._task.async_val and not self._connection.has_native_async
+        # `ansible.legacy.command` is the executor's command module (library/).
+        results = merge_hash(results, self._execute_module(
+            module_name='ansible.legacy.command', task_vars=task_vars,
+            wrap_async=wrap_async))
+        if not wrap_async:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+        return results
