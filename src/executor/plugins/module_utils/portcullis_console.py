@@ -448,6 +448,8 @@ class Follower(object):
             sock.sendall(b'v:0\n')
             sock.recv(64)
             sock.sendall(request.encode())
+            # The server closes once it has done it.
+            sock.recv(64)
         except (OSError, socket.timeout):
             pass
         finally:
