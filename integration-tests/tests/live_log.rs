@@ -10,10 +10,12 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::jobs;
 
-type Socket =
+/// A console-stream websocket client.
+pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn console_stream(server: &TestServer) -> Socket {
+/// Connects to the tenant's console-stream websocket.
+pub(crate) async fn console_stream(server: &TestServer) -> Socket {
     let url = format!(
         "{}/api/tenant/{TENANT}/console-stream",
         server.base_url.replace("http://", "ws://")
@@ -25,7 +27,7 @@ async fn console_stream(server: &TestServer) -> Socket {
 }
 
 /// Reads text until `needle` appears; returns everything read.
-async fn read_until(socket: &mut Socket, needle: &str) -> String {
+pub(crate) async fn read_until(socket: &mut Socket, needle: &str) -> String {
     let mut text = String::new();
     let read = async {
         while let Some(Ok(message)) = socket.next().await {
@@ -47,7 +49,7 @@ async fn read_until(socket: &mut Socket, needle: &str) -> String {
 }
 
 /// Reads to the end of the stream; returns the text and the close code.
-async fn read_to_close(socket: &mut Socket) -> (String, Option<CloseCode>) {
+pub(crate) async fn read_to_close(socket: &mut Socket) -> (String, Option<CloseCode>) {
     let mut text = String::new();
     let read = async {
         while let Some(message) = socket.next().await {

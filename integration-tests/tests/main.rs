@@ -4,6 +4,7 @@
 
 mod builds;
 mod config_errors;
+mod console_stream;
 mod gating;
 mod history;
 mod jobs;

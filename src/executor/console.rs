@@ -19,16 +19,22 @@
 //!   job-output.txt and the live log unchanged.
 //!
 //! Where the server listens comes from the host's `zuul_console_port`
-//! (default 19885). A host run on the executor's own machine (a local node,
-//! the implicit localhost) listens on 127.0.0.1 at a port chosen per build
-//! ([`free_local_port`]), so builds on one machine never share a server, and
-//! its server ends with the playbook that started it.
+//! (default 19885), and its logs are in `/tmp`. A host run on the executor's
+//! own machine (a local node, the implicit localhost) listens on 127.0.0.1 at
+//! a port chosen per build ([`free_local_port`]), so builds on one machine
+//! never share a server, keeps its logs in the build's work dir
+//! ([`local_log_dir`]), and its server ends with the playbook that started
+//! it (the server watches the playbook's pid, and the executor kills every
+//! process tagged with the build when a playbook ends).
 
 use std::io;
 use std::path::{Path, PathBuf};
 
 /// The extra var giving the build's console port for hosts on the executor's machine.
 pub const LOCAL_PORT_VAR: &str = "portcullis_console_local_port";
+
+/// The extra var giving the folder of their console logs.
+pub const LOCAL_DIR_VAR: &str = "portcullis_console_local_dir";
 
 /// The plugin files, by path under the plugin dir.
 const PLUGINS: &[(&str, &str)] = &[
@@ -59,8 +65,16 @@ pub fn plugin_dir(work_root: &Path) -> PathBuf {
     work_root.join("ansible-plugins")
 }
 
-/// Writes the plugins into the build's work dir.
+/// Where the console logs of hosts on the executor's machine go:
+/// `{work}/console-logs`, so they go when the work dir does, however the
+/// build ended.
+pub fn local_log_dir(work_root: &Path) -> PathBuf {
+    work_root.join("console-logs")
+}
+
+/// Writes the plugins into the build's work dir and makes its local log dir.
 pub async fn install_plugins(work_root: &Path) -> io::Result<()> {
+    tokio::fs::create_dir_all(local_log_dir(work_root)).await?;
     let dir = plugin_dir(work_root);
     for (path, text) in PLUGINS {
         let file = dir.join(path);

@@ -165,6 +165,17 @@ impl Runs<'_, '_> {
         Ok(end)
     }
 
+    /// The build's local console settings as extra vars (JSON, so any path
+    /// passes whole).
+    fn console_vars(&self) -> String {
+        let work = &self.runner.workspace.paths.work_root;
+        serde_json::json!({
+            console::LOCAL_PORT_VAR: self.console_port,
+            console::LOCAL_DIR_VAR: console::local_log_dir(work),
+        })
+        .to_string()
+    }
+
     fn command(
         &self,
         phase: Phase,
@@ -181,7 +192,7 @@ impl Runs<'_, '_> {
             .arg("-e")
             .arg(format!("@{}", workspace.zuul_vars_file.display()))
             .arg("-e")
-            .arg(format!("{}={}", console::LOCAL_PORT_VAR, self.console_port))
+            .arg(self.console_vars())
             .arg("-e")
             .arg(format!("zuul_execution_phase={}", phase.var()))
             .arg("-e")

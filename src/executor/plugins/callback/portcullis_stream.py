@@ -97,7 +97,7 @@ class CallbackModule(DefaultCallback):
         hostvars = self._hostvars(host.name)
         if hostvars.get('zuul_console_disabled'):
             return
-        port, _, address = console.endpoint(hostvars.get)
+        port, _, address, _ = console.endpoint(hostvars.get)
         name = host.name
 
         def emit(when, text):

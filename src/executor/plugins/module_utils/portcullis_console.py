@@ -63,9 +63,11 @@ def endpoint(get):
     """Where a host's console is, from its variables (`get(name)`).
 
     Returns (port, listen address on the node, address the executor connects
-    to). `zuul_console_port` wins; a host run on the executor's machine uses
-    the build's own port (`portcullis_console_local_port`) so builds never
-    share one; a tunnelled host is reached on the executor's loopback.
+    to, log dir on the node). `zuul_console_port` wins; a host run on the
+    executor's machine uses the build's own port and log dir
+    (`portcullis_console_local_port`, `portcullis_console_local_dir`), so
+    builds never share a server and a build's logs go with its work dir; a
+    tunnelled host is reached on the executor's loopback.
     """
     connection = str(get('ansible_connection') or 'ssh')
     local = connection in LOOPBACK_CONNECTIONS
@@ -78,7 +80,8 @@ def endpoint(get):
         address = '127.0.0.1'
     else:
         address = str(get('ansible_host') or get('inventory_hostname'))
-    return port, listen, address
+    log_dir = (get('portcullis_console_local_dir') if local else None) or LOG_DIR
+    return port, listen, address, str(log_dir)
 
 
 def log_id(task_uuid, hostname):
