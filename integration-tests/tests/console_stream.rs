@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use futures_util::SinkExt;
 use portcullis::executor::job_output::is_stamped;
+use portcullis::executor::process::BUILD_TAG_VAR;
 use portcullis_integration_tests::{Scenario, TestServer};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
@@ -44,6 +45,22 @@ fn streamed(text: &str, line: &str) -> bool {
 
 /// The length of `YYYY-MM-DD HH:MM:SS.ffffff`.
 const STAMP_LEN: usize = 26;
+
+/// The pids of live processes that carry build `uuid`'s tag (the executor
+/// tags every process of a build, the console server included).
+fn processes_tagged(uuid: &str) -> Vec<String> {
+    let tag = format!("{BUILD_TAG_VAR}={uuid}");
+    let entries = std::fs::read_dir("/proc").expect("/proc");
+    entries
+        .flatten()
+        .filter(|entry| {
+            // Unreadable: gone, or not ours. Zombies read as empty.
+            std::fs::read(entry.path().join("environ"))
+                .is_ok_and(|env| env.split(|b| *b == 0).any(|var| var == tag.as_bytes()))
+        })
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect()
+}
 
 /// Makes a fifo: a reader of it blocks until the test writes.
 fn fifo(path: &Path) {
@@ -119,6 +136,8 @@ async fn a_commands_output_streams_line_by_line_while_the_command_runs() {
     assert_eq!(code, Some(CloseCode::Normal));
     let build = server.finished_build("streamed", &newrev).await;
     assert_eq!(build["result"], "SUCCESS", "{build:#}");
+    // ... and the console server the command started ended with the build
+    assert_eq!(processes_tagged(&uuid), Vec::<String>::new());
 }
 
 #[tokio::test]

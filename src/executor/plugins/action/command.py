@@ -36,17 +36,16 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         if streams(self._task) and 'ansible_loop_var' not in task_vars:
-            port, listen, _, log_dir = console.endpoint(task_vars.get)
-            local = listen == '127.0.0.1'
+            where = console.endpoint(task_vars.get)
             self._task.args['zuul_log_id'] = console.log_id(
                 self._task._uuid, task_vars.get('inventory_hostname', ''))
             self._task.args['portcullis_console'] = {
-                'port': port,
-                'listen': listen,
-                'log_dir': log_dir,
+                'port': where.node_port,
+                'listen': where.listen,
+                'log_dir': where.log_dir,
                 # On the executor's machine the server ends with the playbook
                 # (this worker's parent), however the playbook ends.
-                'watch_pid': os.getppid() if local else None,
+                'watch_pid': os.getppid() if where.listen == '127.0.0.1' else None,
             }
         return self._run_module(task_vars)
 

@@ -74,12 +74,12 @@ class CallbackModule(DefaultCallback):
         super(CallbackModule, self).v2_playbook_on_play_start(play)
 
     def v2_playbook_on_task_start(self, task, is_conditional):
-        self._stop_all()
+        # Followers of earlier tasks end with their results, not here: with
+        # the `free` strategy other hosts may still run them.
         super(CallbackModule, self).v2_playbook_on_task_start(task, is_conditional)
         self._route(task)
 
     def v2_playbook_on_handler_task_start(self, task):
-        self._stop_all()
         super(CallbackModule, self).v2_playbook_on_handler_task_start(task)
         self._route(task)
 
@@ -97,7 +97,7 @@ class CallbackModule(DefaultCallback):
         hostvars = self._hostvars(host.name)
         if hostvars.get('zuul_console_disabled'):
             return
-        port, _, address, _ = console.endpoint(hostvars.get)
+        where = console.endpoint(hostvars.get)
         name = host.name
 
         def emit(when, text):
@@ -107,7 +107,7 @@ class CallbackModule(DefaultCallback):
                 sys.stdout.flush()
 
         follower = console.Follower(
-            address, port, console.log_id(task._uuid, name), emit)
+            where.address, where.port, console.log_id(task._uuid, name), emit)
         thread = threading.Thread(target=follower.run, name='stream-%s' % name)
         thread.daemon = True
         with self._lock:

@@ -59,29 +59,45 @@ def stamp(now=None):
     return now.strftime('%Y-%m-%d %H:%M:%S.%f')
 
 
-def endpoint(get):
-    """Where a host's console is, from its variables (`get(name)`).
+class Endpoint(object):
+    """Where one host's console server listens, and how the executor gets there."""
 
-    Returns (port, listen address on the node, address the executor connects
-    to, log dir on the node). `zuul_console_port` wins; a host run on the
-    executor's machine uses the build's own port and log dir
-    (`portcullis_console_local_port`, `portcullis_console_local_dir`), so
-    builds never share a server and a build's logs go with its work dir; a
-    tunnelled host is reached on the executor's loopback.
+    def __init__(self, node_port, listen, address, port, log_dir):
+        self.node_port = node_port  # the server's port on the node
+        self.listen = listen        # the server's address on the node
+        self.address = address      # what the executor connects to ...
+        self.port = port            # ... on this port
+        self.log_dir = log_dir      # the server's log dir on the node
+
+
+def endpoint(get):
+    """A host's console [Endpoint], from its variables (`get(name)`).
+
+    `zuul_console_port` wins. A host run on the executor's machine uses the
+    build's own port and log dir (`portcullis_console_local_port`,
+    `portcullis_console_local_dir`), so builds never share a server and a
+    build's logs go with its work dir. A tunnelled host (a pod) listens on the
+    default port in the pod and is reached through the tunnel's local port,
+    which is then its `zuul_console_port`.
     """
     connection = str(get('ansible_connection') or 'ssh')
     local = connection in LOOPBACK_CONNECTIONS
+    tunnelled = connection in TUNNEL_CONNECTIONS
     port = get('zuul_console_port')
     if port in (None, ''):
         port = get('portcullis_console_local_port') if local else None
     port = int(port or DEFAULT_PORT)
-    listen = '127.0.0.1' if local else '::'
-    if local or connection in TUNNEL_CONNECTIONS:
+    if local or tunnelled:
         address = '127.0.0.1'
     else:
         address = str(get('ansible_host') or get('inventory_hostname'))
     log_dir = (get('portcullis_console_local_dir') if local else None) or LOG_DIR
-    return port, listen, address, str(log_dir)
+    return Endpoint(
+        node_port=DEFAULT_PORT if tunnelled else port,
+        listen='127.0.0.1' if local else '::',
+        address=address,
+        port=port,
+        log_dir=str(log_dir))
 
 
 def log_id(task_uuid, hostname):
