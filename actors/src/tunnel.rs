@@ -87,8 +87,9 @@ pub struct Tunnel {
 const TAIL_LINES: usize = 20;
 
 impl Tunnel {
-    /// Reserves a port, starts the restart loop and waits until kubectl
-    /// forwards it; on failure everything started is stopped first.
+    /// Checks kubectl and the kubeconfig, reserves a port, starts the restart
+    /// loop and waits until kubectl forwards it; on failure everything
+    /// started is stopped first.
     ///
     /// Call it on a long-lived arbiter thread (see `script::spawn_loop`).
     pub async fn start(
@@ -98,6 +99,7 @@ impl Tunnel {
         parent: Option<Recipient<TunnelClosed>>,
     ) -> Result<Addr<Tunnel>, TunnelError> {
         let began = Instant::now();
+        spec::check_inputs(&spec, &settings)?;
         let reservation = Reservation::new().map_err(TunnelError::Reserve)?;
         let port = reservation.port();
         let child =

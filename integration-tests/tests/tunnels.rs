@@ -12,6 +12,7 @@
 //! | `recovery` | early connections, SIGKILL, exit 0: the forward comes back by itself |
 //! | `traffic` | 10,000 connections through one tunnel; 100 pairs of tunnels to two pods |
 //! | `stop` | stop leaves no process, frees the port, logs kubectl's last lines |
+//! | `bad_input` | a missing kubectl or kubeconfig, a pod that never runs: clear errors, no hang |
 //! | `cli` | `portcullis tunnel`: port on the first line, SIGTERM exits 0, SIGKILL leaves nothing |
 //! | `real_cluster` | opt-in: the same against a real pod (`PORTCULLIS_TEST_POD_*`) |
 
@@ -30,6 +31,7 @@ macro_rules! on_kubectl {
     };
 }
 
+mod bad_input;
 mod cli;
 mod real_cluster;
 mod recovery;

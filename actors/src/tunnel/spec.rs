@@ -1,6 +1,9 @@
 //! What a tunnel forwards to, how it is supervised, and how starting it fails.
 
-use std::path::PathBuf;
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::message::ExitClass;
@@ -146,7 +149,88 @@ pub enum TunnelError {
         /// kubectl's last lines.
         last_lines: Vec<String>,
     },
+    /// kubectl or the kubeconfig cannot be used; nothing was started.
+    #[error("cannot use {what} {path}: {source}", path = .path.display())]
+    Unusable {
+        /// `kubectl` or `kubeconfig`.
+        what: &'static str,
+        /// The path given.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The actor stopped before it answered.
     #[error("the tunnel actor is gone: {0}")]
     Gone(#[from] actix::MailboxError),
+}
+
+/// Checks what no retry can fix, so that start fails at once instead of
+/// after the readiness timeout: kubectl must be an executable file (a bare
+/// name is looked up in PATH) and the kubeconfig a readable one.
+pub(super) fn check_inputs(
+    spec: &TunnelSpec,
+    settings: &TunnelSettings,
+) -> Result<(), TunnelError> {
+    fn unusable(what: &'static str, path: &Path) -> impl FnOnce(io::Error) -> TunnelError {
+        let path = path.to_path_buf();
+        move |source| TunnelError::Unusable { what, path, source }
+    }
+    executable(&settings.kubectl).map_err(unusable("kubectl", &settings.kubectl))?;
+    File::open(&spec.kubeconfig)
+        .map(drop)
+        .map_err(unusable("kubeconfig", &spec.kubeconfig))
+}
+
+fn executable(path: &Path) -> io::Result<()> {
+    let found = if path.components().count() == 1 {
+        std::env::var_os("PATH")
+            .iter()
+            .flat_map(std::env::split_paths)
+            .map(|dir| dir.join(path))
+            .find(|candidate| candidate.is_file())
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "not found in PATH"))?
+    } else {
+        path.to_path_buf()
+    };
+    let meta = std::fs::metadata(found)?;
+    if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "not an executable file",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kubectl_is_checked_by_path_or_looked_up_in_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, "").unwrap();
+        assert!(
+            executable(Path::new("sh")).is_ok(),
+            "a bare name is found in PATH"
+        );
+        assert!(executable(Path::new("/bin/sh")).is_ok());
+        assert_eq!(
+            executable(&plain).unwrap_err().kind(),
+            io::ErrorKind::PermissionDenied
+        );
+        assert_eq!(
+            executable(&dir.path().join("absent")).unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
+        assert_eq!(
+            executable(Path::new("no-such-kubectl-anywhere"))
+                .unwrap_err()
+                .kind(),
+            io::ErrorKind::NotFound
+        );
+    }
 }

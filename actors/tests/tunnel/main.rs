@@ -143,6 +143,9 @@ async fn a_forward_started_before_the_pod_listens_recovers_once_it_listens() {
         .await
         .unwrap_or_default()
         .is_empty());
+    // The refused forward must be over before the pod listens, or a late
+    // forwarding thread of the stand-in could still reach the new listener.
+    given.log.until("kubectl run 1 ended").await;
 
     let listener = tokio::net::TcpListener::bind(pod)
         .await

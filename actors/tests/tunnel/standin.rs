@@ -49,6 +49,7 @@ impl StandIn {
         let kubectl = dir.path().join("kubectl");
         let pod = dir.path().join("pod");
         fs::write(&pod, "Running\n").expect("pod file");
+        fs::write(dir.path().join("kubeconfig"), "").expect("kubeconfig");
         let script = format!(
             "#!/bin/sh\n\
              # A stand-in for kubectl port-forward: see {STANDIN_PY}.\n\
@@ -81,7 +82,7 @@ impl StandIn {
             .collect()
     }
 
-    /// A kubeconfig path to pass along (the stand-in never reads it).
+    /// An empty kubeconfig to pass along (the stand-in never reads it).
     pub fn kubeconfig(&self) -> PathBuf {
         self.dir.path().join("kubeconfig")
     }
