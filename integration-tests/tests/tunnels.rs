@@ -13,6 +13,7 @@
 //! | `traffic` | 10,000 connections through one tunnel; 100 pairs of tunnels to two pods |
 //! | `stop` | stop leaves no process, frees the port, logs kubectl's last lines |
 //! | `bad_input` | a missing kubectl or kubeconfig, a pod that never runs: clear errors, no hang |
+//! | `theft` | a port taken in a restart gap: degraded, no spin, back once free |
 //! | `cli` | `portcullis tunnel`: port on the first line, SIGTERM exits 0, SIGKILL leaves nothing |
 //! | `real_cluster` | opt-in: the same against a real pod (`PORTCULLIS_TEST_POD_*`) |
 
@@ -36,4 +37,5 @@ mod cli;
 mod real_cluster;
 mod recovery;
 mod stop;
+mod theft;
 mod traffic;
