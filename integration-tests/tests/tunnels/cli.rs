@@ -64,6 +64,15 @@ impl CliTunnel {
 // signal) the SIGKILL case fails: the loop and kubectl run on and hold the port.
 #[actix::test]
 async fn portcullis_tunnel_prints_its_port_first_and_exits_0_on_sigterm_leaving_nothing() {
+    prints_its_port_first_and_exits_0_on(Signal::SIGTERM).await;
+}
+
+#[actix::test]
+async fn portcullis_tunnel_exits_0_on_sigint_leaving_nothing() {
+    prints_its_port_first_and_exits_0_on(Signal::SIGINT).await;
+}
+
+async fn prints_its_port_first_and_exits_0_on(signal: Signal) {
     within(60, async {
         // given a pod with a console, and `portcullis tunnel` to it
         let cluster = Cluster::start().await;
@@ -77,12 +86,12 @@ async fn portcullis_tunnel_prints_its_port_first_and_exits_0_on_sigterm_leaving_
             2,
             "the loop and kubectl"
         );
-        // when it gets SIGTERM
-        tunnel.signal(Signal::SIGTERM);
+        // when it gets the signal
+        tunnel.signal(signal);
         let status = tokio::time::timeout(EVENT_DEADLINE, tunnel.child.wait()).await;
         // then it exits 0, leaving no process and a free port, and says what kubectl said last
         let status = status.expect("exits in time").expect("wait");
-        assert_eq!(status.code(), Some(0), "{status}");
+        assert_eq!(status.code(), Some(0), "{signal}: {status}");
         assert_eq!(marked_processes(&tunnel.guard.0), Vec::<u32>::new());
         plain_bind(tunnel.port).expect("the port is free again");
         let mut stderr = String::new();
