@@ -63,6 +63,11 @@ fn main() {
             "Tunnel actor loop / Zuul bare loop, over the first {window:?}: 1/{:.0}",
             bare_ms / ours_ms.max(f64::MIN_POSITIVE)
         );
+        let froze = bare_connections_until_stall(&sim, 10_000).await;
+        println!(
+            "Zuul bare loop   : forwarding froze after {froze} connections (its stdout read \
+             to the first line only); the Tunnel actor's test carries 10,000"
+        );
     });
 }
 
@@ -299,4 +304,42 @@ async fn bare_cpu_while_pod_gone(sim: &Sim, window: Duration) -> (f64, u64) {
         .count();
     stop(&mut shell);
     (used * 60.0 / elapsed.as_secs_f64(), requests as u64)
+}
+
+/// Zuul reads kubectl's first line and never the rest: counts the round
+/// trips that pass before the `Handling connection` lines fill the pipe and
+/// kubectl blocks (a 2 s silence), up to `cap`.
+async fn bare_connections_until_stall(sim: &Sim, cap: u32) -> u32 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    sim.echo_pod("stall-zuul").await;
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let mut shell = sim.bare_loop("stall-zuul", port, Stdio::piped());
+    let stdout = tokio::process::ChildStdout::from_std(shell.stdout.take().unwrap()).unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next_line().await.unwrap().expect("a first line");
+    assert!(first.starts_with("Forwarding from"), "{first}");
+    let round_trip = async |n: u32| -> Option<()> {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .ok()?;
+        let payload = format!("s:{n}\n");
+        stream.write_all(payload.as_bytes()).await.ok()?;
+        stream.shutdown().await.ok()?;
+        let mut back = Vec::new();
+        let read = stream.read_to_end(&mut back);
+        tokio::time::timeout(Duration::from_secs(2), read)
+            .await
+            .ok()?
+            .ok()?;
+        (back == payload.as_bytes()).then_some(())
+    };
+    let mut passed = 0;
+    while passed < cap && round_trip(passed).await.is_some() {
+        passed += 1;
+    }
+    stop(&mut shell);
+    passed
 }
