@@ -18,8 +18,8 @@ pub mod browser;
 pub mod repo;
 pub mod review;
 pub mod server;
-pub mod tunnel_harness;
 pub mod token;
+pub mod tunnel_harness;
 pub mod wait;
 
 pub use repo::Repo;
