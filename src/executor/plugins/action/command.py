@@ -24,18 +24,12 @@ def _load_console():
 console = _load_console()
 
 
-def streams(task):
-    """True when the callback follows this task's console log; the callback
-    asks the same question of the same task."""
-    return not (task.loop or task.loop_with or task.delegate_to
-                or task.async_val or task.no_log)
-
-
 class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
-        if streams(self._task) and 'ansible_loop_var' not in task_vars:
+        if (console.streamed(self._task) and 'ansible_loop_var' not in task_vars
+                and not console.disabled(task_vars.get)):
             where = console.endpoint(task_vars.get)
             self._task.args['zuul_log_id'] = console.log_id(
                 self._task._uuid, task_vars.get('inventory_hostname', ''))

@@ -47,10 +47,8 @@ STREAMED_KEYS = ('stdout', 'stdout_lines', 'stderr', 'stderr_lines')
 
 
 def streams(task):
-    """The action plugin's rule (action/command.py), asked before the run."""
-    return task.action in COMMAND_ACTIONS and not (
-        task.loop or task.loop_with or task.delegate_to or task.async_val
-        or task.no_log)
+    """True for a command task the action plugin names a console log for."""
+    return task.action in COMMAND_ACTIONS and console.streamed(task)
 
 
 class CallbackModule(DefaultCallback):
@@ -95,7 +93,7 @@ class CallbackModule(DefaultCallback):
         if not streams(task):
             return
         hostvars = self._hostvars(host.name)
-        if hostvars.get('zuul_console_disabled'):
+        if console.disabled(hostvars.get):
             return
         where = console.endpoint(hostvars.get)
         name = host.name

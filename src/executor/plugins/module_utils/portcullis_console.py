@@ -71,7 +71,7 @@ class Endpoint(object):
 
 
 def endpoint(get):
-    """A host's console [Endpoint], from its variables (`get(name)`).
+    """A host's console `Endpoint`, from its variables (`get(name)`).
 
     `zuul_console_port` wins. A host run on the executor's machine uses the
     build's own port and log dir (`portcullis_console_local_port`,
@@ -100,9 +100,27 @@ def endpoint(get):
         log_dir=str(log_dir))
 
 
+def streamed(task):
+    """True when a command task's output is streamed: the action plugin and
+    the callback both ask, of the same task. Loops, async, delegated and
+    no_log tasks show their output in their results only."""
+    return not (task.loop or task.loop_with or task.delegate_to
+                or task.async_val or task.no_log)
+
+
+def disabled(get):
+    """True when the host's `zuul_console_disabled` turns streaming off."""
+    value = get('zuul_console_disabled')
+    if isinstance(value, str):
+        return value.strip().lower() in ('1', 'true', 'yes', 'on')
+    return bool(value)
+
+
 def log_id(task_uuid, hostname):
-    """The log id of one task on one host, the same on both sides."""
-    return '%s-%s' % (task_uuid, ''.join(c for c in hostname if c.isalnum()))
+    """The log id of one task on one host, the same on both sides; a file
+    name, so the host name keeps only what a file name safely holds."""
+    safe = ''.join(c if c.isalnum() or c in '-_.' else '_' for c in hostname)
+    return '%s-%s' % (task_uuid, safe)
 
 
 # -- the server ---------------------------------------------------------------
