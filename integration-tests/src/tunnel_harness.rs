@@ -231,6 +231,12 @@ impl LogLines {
     }
 }
 
+/// The pause a `kubectl run N ended … next run in X ms` log line announces, in ms.
+pub fn announced_pause_ms(line: &str) -> u64 {
+    let (_, rest) = line.rsplit_once("next run in ").expect(line);
+    rest.trim_end_matches(" ms").parse().expect(line)
+}
+
 /// Listens on 19885 inside `pod`: every connection first gets
 /// `hello from <pod>`, then each line it sends back as `echo: <line>`.
 pub async fn serve_greeting(pod: &PodHandle) {

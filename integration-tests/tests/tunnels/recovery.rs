@@ -4,8 +4,8 @@
 use nix::sys::signal::Signal;
 use portcullis_actors::tunnel::ExitClass;
 use portcullis_integration_tests::tunnel_harness::{
-    converse, converse_once_up, exit_zero_kubectl, round_trip, serve_greeting, settings, within,
-    Cluster, OpenTunnel,
+    announced_pause_ms, converse, converse_once_up, exit_zero_kubectl, round_trip, serve_greeting,
+    settings, within, Cluster, OpenTunnel,
 };
 
 // Zuul's loop: with kubectl 1.27+ (exit 1 on the lost connection) it restarts
@@ -40,7 +40,7 @@ async fn a_forward_started_before_the_pod_listens_recovers_by_itself(version: &s
             let ended = tunnel.log.until(&format!("kubectl run {run} ended")).await;
             assert!(ended.contains("(pod refused)"), "{ended}");
             assert!(
-                pause_ms(&ended) <= cap,
+                announced_pause_ms(&ended) <= cap,
                 "the pause grew past {cap} ms: {ended}"
             );
         }
@@ -62,12 +62,6 @@ async fn a_forward_started_before_the_pod_listens_recovers_by_itself(version: &s
         tunnel.close().await;
     })
     .await;
-}
-
-/// The pause a `kubectl run N ended … next run in X ms` line announces.
-fn pause_ms(line: &str) -> u64 {
-    let (_, rest) = line.rsplit_once("next run in ").expect(line);
-    rest.trim_end_matches(" ms").parse().expect(line)
 }
 
 // Zuul's loop restarts after a SIGKILL too (status 137 is not 0); what

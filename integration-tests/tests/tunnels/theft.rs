@@ -7,7 +7,8 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 use portcullis_actors::tunnel::{ExitClass, TunnelState};
 use portcullis_integration_tests::tunnel_harness::{
-    converse_once_up, serve_greeting, settings, within, Cluster, OpenTunnel, EVENT_DEADLINE,
+    announced_pause_ms, converse_once_up, serve_greeting, settings, within, Cluster, OpenTunnel,
+    EVENT_DEADLINE,
 };
 use portcullis_integration_tests::wait;
 use socket2::{Domain, Socket, Type};
@@ -23,7 +24,7 @@ async fn a_port_taken_in_a_restart_gap_marks_the_tunnel_degraded_without_spinnin
         serve_greeting(&cluster.pod("web").await).await;
         let mut settings = settings("1.32");
         settings.initial_backoff = Duration::from_millis(500);
-        let floor = settings.unforwarded_min_backoff.as_millis();
+        let floor = settings.unforwarded_min_backoff.as_millis() as u64;
         let mut tunnel = OpenTunnel::open(cluster.spec("web"), settings)
             .await
             .expect("tunnel up");
@@ -34,9 +35,7 @@ async fn a_port_taken_in_a_restart_gap_marks_the_tunnel_degraded_without_spinnin
         // tunnel is degraded, and the pause before the next try has not shrunk
         let ended = tunnel.log.until("kubectl run 2 ended").await;
         assert!(ended.contains("(port taken)"), "{ended}");
-        let (_, pause) = ended.rsplit_once("next run in ").expect(&ended);
-        let pause: u128 = pause.trim_end_matches(" ms").parse().expect(&ended);
-        assert!(pause >= floor, "{ended}");
+        assert!(announced_pause_ms(&ended) >= floor, "{ended}");
         tunnel
             .log
             .until("degraded: another process took the reserved port")
