@@ -5,23 +5,19 @@
 # does. (Ansible loads this file under the built-in's module name, so it
 # cannot import the built-in action.)
 
-import importlib.util
 import os
+import sys
 
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import merge_hash
 
 
-def _load_console():
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..',
-                        'module_utils', 'portcullis_console.py')
-    spec = importlib.util.spec_from_file_location('portcullis_console', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-console = _load_console()
+# The console helpers are a module_utils file (the node needs them too) in
+# the plugin dir beside this plugin's folder.
+_UTILS = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'module_utils')
+if _UTILS not in sys.path:
+    sys.path.insert(0, _UTILS)
+import portcullis_console as console  # noqa: E402
 
 
 class ActionModule(ActionBase):

@@ -9,7 +9,6 @@
 # before printing the result, and leaves the output out of a result it has
 # already streamed in full.
 
-import importlib.util
 import os
 import sys
 import threading
@@ -26,16 +25,12 @@ extends_documentation_fragment:
 '''
 
 
-def _load_console():
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..',
-                        'module_utils', 'portcullis_console.py')
-    spec = importlib.util.spec_from_file_location('portcullis_console', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-console = _load_console()
+# The console helpers are a module_utils file (the node needs them too) in
+# the plugin dir beside this plugin's folder.
+_UTILS = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'module_utils')
+if _UTILS not in sys.path:
+    sys.path.insert(0, _UTILS)
+import portcullis_console as console  # noqa: E402
 
 # The task actions whose module is Portcullis's command module.
 COMMAND_ACTIONS = frozenset(
