@@ -31,16 +31,20 @@ LINGER = 1.0
 
 
 class ConsoleLog(object):
-    """A task's console log: one appended write per line, so readers never
-    see half of one."""
+    """A task's console log: whole lines in one appended write, so readers
+    never see half of one."""
 
     def __init__(self, path):
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         self.fd = fd
 
     def line(self, text):
-        data = ('%s | %s\n' % (stamp(), text)).encode('utf-8', 'replace')
-        os.write(self.fd, data)
+        self.lines([text])
+
+    def lines(self, texts):
+        when = stamp()
+        data = ''.join('%s | %s\n' % (when, text) for text in texts)
+        os.write(self.fd, data.encode('utf-8', 'replace'))
 
     def close(self):
         os.close(self.fd)
@@ -50,6 +54,9 @@ class NoLog(object):
     """Stands in for the console log when nobody streams this task."""
 
     def line(self, text):
+        pass
+
+    def lines(self, texts):
         pass
 
     def close(self):
@@ -88,8 +95,8 @@ def run(args, chdir, stdin, log):
             chunks.append(data)
             pending += data
             *lines, pending = pending.split(b'\n')
-            for line in lines:
-                log.line(line.decode('utf-8', 'replace').rstrip('\r'))
+            if lines:
+                log.lines(line.decode('utf-8', 'replace').rstrip('\r') for line in lines)
             streams[key.fileobj][0] = pending
         if events or proc.poll() is None:
             quiet_since = None
