@@ -1,8 +1,11 @@
 //! The git driver's poller: like Zuul's git watcher, it lists every project's
 //! branches and tags every `poll-delay` seconds and turns each created, updated
-//! or deleted ref into a `ref-updated` trigger event.
+//! or deleted ref into a `ref-updated` trigger event. Branches under the
+//! connection's review prefix are proposed changes instead: they become
+//! `patchset-created` and `change-abandoned` events (see [`change_poll`]).
 
 pub mod change_book;
+mod change_poll;
 pub mod review;
 
 use std::collections::BTreeMap;
@@ -47,6 +50,11 @@ pub fn spawn_git_poller(
     let delay =
         Duration::try_from_secs_f64(connection.poll_delay).unwrap_or(Duration::from_secs(2));
     let mut poller = Poller {
+        changes: change_poll::ChangePoller {
+            connection: connection_name.clone(),
+            prefix: connection.review_prefix.clone(),
+            merger: merger.clone(),
+        },
         connection: connection_name,
         merger,
         projects: projects
@@ -89,6 +97,8 @@ impl ProjectState {
 struct Poller {
     connection: String,
     merger: Merger,
+    /// Review branches to change events, through the change book.
+    changes: change_poll::ChangePoller,
     projects: BTreeMap<String, ProjectState>,
 }
 
@@ -106,7 +116,18 @@ impl Poller {
                         tracing::info!(connection = %self.connection, %project, "repo readable again");
                         state.failing = false;
                     }
-                    for (ref_name, oldrev, newrev) in state.observe(refs) {
+                    let seen = change_poll::ProjectRefs {
+                        project,
+                        refs: &refs,
+                    };
+                    let changes = self.changes.poll(seen).await;
+                    let prefix = &self.changes.prefix;
+                    let plain = refs
+                        .iter()
+                        .filter(|(name, _)| !change_poll::is_review_ref(prefix, name))
+                        .map(|(name, sha)| (name.clone(), sha.clone()))
+                        .collect();
+                    for (ref_name, oldrev, newrev) in state.observe(plain) {
                         events(TriggerEvent::ref_updated(
                             &self.connection,
                             project,
@@ -115,6 +136,7 @@ impl Poller {
                             &newrev,
                         ));
                     }
+                    changes.into_iter().for_each(&events);
                 }
                 Err(error) => {
                     if !state.failing {

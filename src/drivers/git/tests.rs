@@ -243,3 +243,193 @@ async fn an_unreadable_repo_is_logged_once_per_failure_streak() {
     assert_eq!(logs.count("repo readable again"), 1);
     assert_eq!(logs.count("cannot read repo refs"), 2);
 }
+
+/// A change event as (type, number, patchset, ref, oldrev, depends_on).
+type ChangeEvent = (String, u64, String, String, String, Vec<String>);
+
+impl World {
+    /// The next `n` events, which must all be change events, sorted by change number.
+    async fn next_changes(&mut self, n: usize) -> Vec<ChangeEvent> {
+        let mut got = Vec::new();
+        while got.len() < n {
+            let event = timeout(DEADLINE, self.events.recv())
+                .await
+                .expect("an event in time")
+                .expect("poller alive");
+            let change = event.change.expect("a change event, not a ref update");
+            assert_eq!(event.newrev, change.patchset);
+            got.push((
+                event.event_type,
+                change.number,
+                change.patchset,
+                event.ref_name,
+                event.oldrev,
+                change.depends_on,
+            ));
+        }
+        got.sort_by_key(|e| e.1);
+        got
+    }
+
+    /// Stops the poller and starts a new one on the same folders, its book read
+    /// afresh from the file, as a server restart does.
+    fn restart(self, projects: &[&str]) -> World {
+        let World { _dir, poller, .. } = self;
+        drop(poller);
+        change_book::ChangeBook::forget(&self::book(&_dir));
+        start(_dir, projects)
+    }
+}
+
+fn book(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    change_book::book_path(&dir.path().join("cache"), "local")
+}
+
+fn created(number: u64, sha: &str, target_head: &str, deps: &[&str]) -> ChangeEvent {
+    let deps = deps.iter().map(|d| d.to_string()).collect();
+    let target = "refs/heads/master".to_string();
+    (
+        "patchset-created".into(),
+        number,
+        sha.into(),
+        target,
+        target_head.into(),
+        deps,
+    )
+}
+
+fn abandoned(number: u64, sha: &str, target_head: &str) -> ChangeEvent {
+    let target = "refs/heads/master".to_string();
+    (
+        "change-abandoned".into(),
+        number,
+        sha.into(),
+        target,
+        target_head.into(),
+        Vec::new(),
+    )
+}
+
+#[tokio::test]
+async fn a_pushed_review_branch_is_a_change_and_a_force_push_its_next_patchset() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = repo(dir.path(), "demo").await;
+    let master = demo.commit(&[("a", "1")], "first").await;
+    let mut w = start(dir, &["demo"]);
+    w.rounds(1).await;
+
+    let message = "Fix it\n\nDepends-On: lib~7\n";
+    let one = demo
+        .branch_commit("review/master/fix", &master, &[("a", "2")], message)
+        .await;
+    let got = w.next_changes(1).await;
+    assert_eq!(got, vec![created(1, &one, &master, &["lib~7"])]);
+
+    let two = demo
+        .branch_commit("review/master/fix", &master, &[("a", "3")], "Fix it again")
+        .await;
+    let got = w.next_changes(1).await;
+    assert_eq!(
+        got,
+        vec![created(1, &two, &master, &[])],
+        "same change, new patchset"
+    );
+    w.assert_quiet().await;
+}
+
+#[tokio::test]
+async fn a_deleted_review_branch_abandons_its_change_but_a_merged_one_leaves_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = repo(dir.path(), "demo").await;
+    let master = demo.commit(&[("a", "1")], "first").await;
+    let book_file = book(&dir);
+    let mut w = start(dir, &["demo"]);
+    w.rounds(1).await;
+    demo.branch_commit("review/master/kept", &master, &[("k", "1")], "Kept")
+        .await;
+    let gone = demo
+        .branch_commit("review/master/gone", &master, &[("g", "1")], "Gone")
+        .await;
+    let got = w.next_changes(2).await;
+    let numbers: Vec<u64> = got.iter().map(|e| e.1).collect();
+    assert_eq!(numbers, vec![1, 2]);
+    let book = change_book::ChangeBook::shared(book_file).await.unwrap();
+    let merged = book
+        .lock()
+        .await
+        .get("demo", "review/master/kept")
+        .unwrap()
+        .number;
+    book.lock().await.set_merged(merged);
+
+    demo.git(&["branch", "-D", "review/master/kept", "review/master/gone"])
+        .await;
+
+    let abandoned_number = 3 - merged;
+    let got = w.next_changes(1).await;
+    assert_eq!(got, vec![abandoned(abandoned_number, &gone, &master)]);
+    w.assert_quiet().await;
+    assert!(
+        book.lock().await.of_project("demo").is_empty(),
+        "both forgotten"
+    );
+}
+
+#[tokio::test]
+async fn changes_pushed_amended_or_deleted_while_down_are_reported_on_the_first_poll() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = repo(dir.path(), "demo").await;
+    let master = demo.commit(&[("a", "1")], "first").await;
+    let mut w = start(dir, &["demo"]);
+    demo.branch_commit("review/master/a", &master, &[("a", "2")], "A")
+        .await;
+    let b = demo
+        .branch_commit("review/master/b", &master, &[("b", "1")], "B")
+        .await;
+    let before: Vec<u64> = w.next_changes(2).await.iter().map(|e| e.1).collect();
+    assert_eq!(before, vec![1, 2], "seen before the restart");
+
+    let a2 = demo
+        .branch_commit("review/master/a", &master, &[("a", "3")], "A again")
+        .await;
+    demo.git(&["branch", "-D", "review/master/b"]).await;
+    let c = demo
+        .branch_commit("review/c", &master, &[("c", "1")], "C")
+        .await;
+    let mut w = w.restart(&["demo"]);
+
+    let got = w.next_changes(3).await;
+    let expected = vec![
+        created(1, &a2, &master, &[]),
+        abandoned(2, &b, &master),
+        created(3, &c, &master, &[]),
+    ];
+    assert_eq!(got, expected, "`review/c` proposes to the default branch");
+    w.assert_quiet().await;
+}
+
+#[test]
+fn a_new_push_to_a_merged_change_s_branch_is_a_new_change() {
+    let record = change_book::ChangeRecord {
+        number: 4,
+        project: "demo".into(),
+        branch: "review/master/x".into(),
+        target: "master".into(),
+        patchset: "aaa".into(),
+        merged: true,
+    };
+    let heads = |sha: &str| BTreeMap::from([("review/master/x".to_string(), sha.to_string())]);
+
+    let left_behind = change_poll::plan(std::slice::from_ref(&record), &heads("aaa"));
+    let pushed_again = change_poll::plan(std::slice::from_ref(&record), &heads("bbb"));
+
+    assert!(
+        left_behind.is_empty(),
+        "a merged branch that could not be deleted stays quiet"
+    );
+    let open = change_poll::Step::Open {
+        branch: "review/master/x".into(),
+        sha: "bbb".into(),
+    };
+    assert_eq!(pushed_again, vec![open]);
+}

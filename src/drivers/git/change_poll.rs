@@ -1,0 +1,246 @@
+//! The poller's half of changes on plain git: review branches, compared with
+//! the change book, become `patchset-created` and `change-abandoned` events.
+//!
+//! The book, not the previous poll, is what a project's review branches are
+//! compared with: it is kept across restarts, so a change pushed, amended or
+//! deleted while the server was down is reported on the first poll after.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use portcullis_actors::change::ChangeRef;
+use portcullis_actors::event::{TriggerEvent, NULL_REV};
+
+use super::change_book::{book_path, ChangeBook, ChangeRecord};
+use super::review;
+use crate::merger::Merger;
+
+/// What one review branch (or its absence) means for the book.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Step {
+    /// A review branch the book does not know (or only as merged): a new change.
+    Open {
+        /// The review branch.
+        branch: String,
+        /// Its head.
+        sha: String,
+    },
+    /// A known change whose review branch moved: a new patchset.
+    Update {
+        /// The change.
+        record: ChangeRecord,
+        /// The new head.
+        sha: String,
+    },
+    /// A change whose review branch is gone without being merged.
+    Abandon(ChangeRecord),
+    /// A merged change whose review branch is gone: forgotten quietly.
+    Forget(ChangeRecord),
+}
+
+/// The steps that bring `book` (a project's changes) in line with its
+/// `review` branches (branch → head): opens and updates by branch, then
+/// abandons.
+pub(super) fn plan(book: &[ChangeRecord], review: &BTreeMap<String, String>) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for (branch, sha) in review {
+        match book.iter().find(|r| r.branch == *branch) {
+            Some(record) if record.patchset == *sha => {}
+            // A new push to the name of a merged change is a new change.
+            Some(record) if !record.merged => steps.push(Step::Update {
+                record: record.clone(),
+                sha: sha.clone(),
+            }),
+            _ => steps.push(Step::Open {
+                branch: branch.clone(),
+                sha: sha.clone(),
+            }),
+        }
+    }
+    for record in book.iter().filter(|r| !review.contains_key(&r.branch)) {
+        steps.push(match record.merged {
+            true => Step::Forget(record.clone()),
+            false => Step::Abandon(record.clone()),
+        });
+    }
+    steps
+}
+
+/// The review branches (branch → head) and the other branches among a
+/// project's `refs` (full ref → sha).
+pub(super) fn split_branches(
+    prefix: &str,
+    refs: &BTreeMap<String, String>,
+) -> (BTreeMap<String, String>, BTreeSet<String>) {
+    let mut review = BTreeMap::new();
+    let mut branches = BTreeSet::new();
+    for (name, sha) in refs {
+        let Some(branch) = name.strip_prefix("refs/heads/") else {
+            continue;
+        };
+        if review::review_name(prefix, branch).is_some() {
+            review.insert(branch.to_string(), sha.clone());
+        } else {
+            branches.insert(branch.to_string());
+        }
+    }
+    (review, branches)
+}
+
+/// Whether a full ref name is a review branch, which never causes `ref-updated`.
+pub(super) fn is_review_ref(prefix: &str, ref_name: &str) -> bool {
+    ref_name
+        .strip_prefix("refs/heads/")
+        .and_then(|branch| review::review_name(prefix, branch))
+        .is_some()
+}
+
+/// Turns one connection's review branches into change events.
+pub(super) struct ChangePoller {
+    /// The connection's name.
+    pub connection: String,
+    /// Its review prefix (`review/`); empty turns changes off.
+    pub prefix: String,
+    /// Reads refs, default branches and commit messages.
+    pub merger: Merger,
+}
+
+/// One project's refs as the poller read them.
+pub(super) struct ProjectRefs<'a> {
+    /// The project.
+    pub project: &'a str,
+    /// Full ref → sha, as ls-remote listed them.
+    pub refs: &'a BTreeMap<String, String>,
+}
+
+impl ChangePoller {
+    /// The change events of a project's review branches, booked before they are answered.
+    pub async fn poll(&self, seen: ProjectRefs<'_>) -> Vec<TriggerEvent> {
+        if self.prefix.is_empty() {
+            return Vec::new();
+        }
+        let path = book_path(self.merger.cache_dir(), &self.connection);
+        let book = match ChangeBook::shared(path).await {
+            Ok(book) => book,
+            Err(error) => {
+                tracing::warn!(connection = %self.connection, %error, "cannot read the change book; review branches wait");
+                return Vec::new();
+            }
+        };
+        let (review, branches) = split_branches(&self.prefix, seen.refs);
+        // Held until the book is saved, so a merge the reporter is landing is
+        // booked before its branch's deletion is judged.
+        let mut book = book.lock().await;
+        let steps = plan(&book.of_project(seen.project), &review);
+        if steps.is_empty() {
+            return Vec::new();
+        }
+        let mut events = Vec::new();
+        for step in steps {
+            let event = self.apply(&mut book, &seen, &branches, step).await;
+            events.extend(event);
+        }
+        if let Err(error) = book.save().await {
+            tracing::warn!(connection = %self.connection, %error, "cannot save the change book");
+        }
+        events
+    }
+
+    /// Books one step; answers its event, if it has one.
+    async fn apply(
+        &self,
+        book: &mut ChangeBook,
+        seen: &ProjectRefs<'_>,
+        branches: &BTreeSet<String>,
+        step: Step,
+    ) -> Option<TriggerEvent> {
+        let project = seen.project;
+        let (kind, number, target, sha) = match step {
+            Step::Open { branch, sha } => {
+                let target = self.target(project, &branch, branches).await?;
+                let number = book.open(project, &branch, &target, &sha);
+                tracing::info!(connection = %self.connection, %project, %branch, change = number, "new change");
+                ("patchset-created", number, target, sha)
+            }
+            Step::Update { record, sha } => {
+                book.set_patchset(record.number, &sha);
+                ("patchset-created", record.number, record.target, sha)
+            }
+            Step::Abandon(record) => {
+                book.remove(project, &record.branch);
+                let ChangeRecord {
+                    number,
+                    target,
+                    patchset,
+                    ..
+                } = record;
+                ("change-abandoned", number, target, patchset)
+            }
+            Step::Forget(record) => {
+                book.remove(project, &record.branch);
+                return None;
+            }
+        };
+        // An abandoned change needs no message: only its number matters.
+        let message = match kind {
+            "patchset-created" => self.message(project, &sha).await,
+            _ => String::new(),
+        };
+        let change = ChangeRef {
+            number,
+            patchset: sha,
+            url: None,
+            depends_on: review::depends_on(&message),
+            message,
+        };
+        let mut event = TriggerEvent::for_change(&self.connection, kind, project, &target, change);
+        let target_ref = format!("refs/heads/{target}");
+        event.oldrev = seen
+            .refs
+            .get(&target_ref)
+            .cloned()
+            .unwrap_or_else(|| NULL_REV.into());
+        Some(event)
+    }
+
+    /// The branch a new review branch proposes to; `None` (logged) when there is none.
+    async fn target(
+        &self,
+        project: &str,
+        branch: &str,
+        branches: &BTreeSet<String>,
+    ) -> Option<String> {
+        let rest = review::review_name(&self.prefix, branch)?;
+        let existing: BTreeSet<&str> = branches.iter().map(String::as_str).collect();
+        // The default branch is only asked for when no named target fits.
+        if let Some(found) = review::resolve(rest, &existing, None) {
+            return Some(found.target);
+        }
+        let default = match self.merger.default_branch(&self.connection, project).await {
+            Ok(default) => default,
+            Err(error) => {
+                tracing::warn!(connection = %self.connection, %project, %error, "cannot read the default branch");
+                None
+            }
+        };
+        let found = review::resolve(rest, &existing, default.as_deref());
+        if found.is_none() {
+            tracing::debug!(connection = %self.connection, %project, %branch, "review branch without a target branch; not a change yet");
+        }
+        found.map(|f| f.target)
+    }
+
+    /// The patchset's commit message; empty (logged) when it cannot be read.
+    async fn message(&self, project: &str, sha: &str) -> String {
+        match self
+            .merger
+            .commit_message(&self.connection, project, sha)
+            .await
+        {
+            Ok(message) => message,
+            Err(error) => {
+                tracing::warn!(connection = %self.connection, %project, %sha, %error, "cannot read the commit message; no Depends-On");
+                String::new()
+            }
+        }
+    }
+}
