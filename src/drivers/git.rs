@@ -2,7 +2,8 @@
 //! branches and tags every `poll-delay` seconds and turns each created, updated
 //! or deleted ref into a `ref-updated` trigger event. Branches under the
 //! connection's review prefix are proposed changes instead: they become
-//! `patchset-created` and `change-abandoned` events (see [`change_poll`]).
+//! `patchset-created`, `change-abandoned` and `change-merged` events (see
+//! [`change_poll`]).
 
 pub mod change_book;
 mod change_poll;

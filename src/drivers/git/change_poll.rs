@@ -1,5 +1,6 @@
 //! The poller's half of changes on plain git: review branches, compared with
-//! the change book, become `patchset-created` and `change-abandoned` events.
+//! the change book, become `patchset-created`, `change-abandoned` and (once
+//! the reporter merged one and its branch is gone) `change-merged` events.
 //!
 //! The book, not the previous poll, is what a project's review branches are
 //! compared with: it is kept across restarts, so a change pushed, amended or
@@ -33,8 +34,8 @@ pub(super) enum Step {
     },
     /// A change whose review branch is gone without being merged.
     Abandon(ChangeRecord),
-    /// A merged change whose review branch is gone: forgotten quietly.
-    Forget(ChangeRecord),
+    /// A change the reporter merged, whose review branch is now gone.
+    Merged(ChangeRecord),
 }
 
 /// The steps that bring `book` (a project's changes) in line with its
@@ -58,7 +59,7 @@ pub(super) fn plan(book: &[ChangeRecord], review: &BTreeMap<String, String>) -> 
     }
     for record in book.iter().filter(|r| !review.contains_key(&r.branch)) {
         steps.push(match record.merged {
-            true => Step::Forget(record.clone()),
+            true => Step::Merged(record.clone()),
             false => Step::Abandon(record.clone()),
         });
     }
@@ -167,23 +168,27 @@ impl ChangePoller {
             }
             Step::Abandon(record) => {
                 book.remove(project, &record.branch);
-                let ChangeRecord {
-                    number,
-                    target,
-                    patchset,
-                    ..
-                } = record;
-                ("change-abandoned", number, target, patchset)
+                (
+                    "change-abandoned",
+                    record.number,
+                    record.target,
+                    record.patchset,
+                )
             }
-            Step::Forget(record) => {
+            Step::Merged(record) => {
                 book.remove(project, &record.branch);
-                return None;
+                (
+                    "change-merged",
+                    record.number,
+                    record.target,
+                    record.patchset,
+                )
             }
         };
         // An abandoned change needs no message: only its number matters.
         let message = match kind {
-            "patchset-created" => self.message(project, &sha).await,
-            _ => String::new(),
+            "change-abandoned" => String::new(),
+            _ => self.message(project, &sha).await,
         };
         let change = ChangeRef {
             number,

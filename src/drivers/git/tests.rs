@@ -285,6 +285,10 @@ fn book(dir: &tempfile::TempDir) -> std::path::PathBuf {
     change_book::book_path(&dir.path().join("cache"), "local")
 }
 
+fn master_ref() -> String {
+    "refs/heads/master".to_string()
+}
+
 fn created(number: u64, sha: &str, target_head: &str, deps: &[&str]) -> ChangeEvent {
     let deps = deps.iter().map(|d| d.to_string()).collect();
     let target = "refs/heads/master".to_string();
@@ -338,14 +342,15 @@ async fn a_pushed_review_branch_is_a_change_and_a_force_push_its_next_patchset()
 }
 
 #[tokio::test]
-async fn a_deleted_review_branch_abandons_its_change_but_a_merged_one_leaves_quietly() {
+async fn a_deleted_review_branch_abandons_its_change_and_a_merged_one_is_reported_merged() {
     let dir = tempfile::tempdir().unwrap();
     let demo = repo(dir.path(), "demo").await;
     let master = demo.commit(&[("a", "1")], "first").await;
     let book_file = book(&dir);
     let mut w = start(dir, &["demo"]);
     w.rounds(1).await;
-    demo.branch_commit("review/master/kept", &master, &[("k", "1")], "Kept")
+    let kept = demo
+        .branch_commit("review/master/kept", &master, &[("k", "1")], "Kept")
         .await;
     let gone = demo
         .branch_commit("review/master/gone", &master, &[("g", "1")], "Gone")
@@ -365,9 +370,18 @@ async fn a_deleted_review_branch_abandons_its_change_but_a_merged_one_leaves_qui
     demo.git(&["branch", "-D", "review/master/kept", "review/master/gone"])
         .await;
 
-    let abandoned_number = 3 - merged;
-    let got = w.next_changes(1).await;
-    assert_eq!(got, vec![abandoned(abandoned_number, &gone, &master)]);
+    let got = w.next_changes(2).await;
+    let merged_event = (
+        "change-merged".into(),
+        merged,
+        kept,
+        master_ref(),
+        master.clone(),
+        vec![],
+    );
+    let mut expected = vec![abandoned(3 - merged, &gone, &master), merged_event];
+    expected.sort_by_key(|e| e.1);
+    assert_eq!(got, expected);
     w.assert_quiet().await;
     assert!(
         book.lock().await.of_project("demo").is_empty(),
