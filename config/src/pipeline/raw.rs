@@ -296,10 +296,25 @@ impl RawPipeline {
     }
 }
 
+/// The events a git connection emits: pushes, and the proposed changes of its
+/// review branches, named as Zuul's Gerrit driver names them.
+const GIT_EVENTS: [&str; 4] = [
+    "ref-updated",
+    "patchset-created",
+    "change-abandoned",
+    "change-merged",
+];
+
 fn check_trigger(connection: &str, raw: &RawTrigger) -> Result<Trigger, String> {
-    if let Some(event) = raw.event.0.iter().find(|e| *e != "ref-updated") {
+    if let Some(event) = raw
+        .event
+        .0
+        .iter()
+        .find(|e| !GIT_EVENTS.contains(&e.as_str()))
+    {
         return Err(format!(
-            "trigger: event `{event}` is not a git event (only ref-updated is)"
+            "trigger: event `{event}` is not a git event (those are {})",
+            GIT_EVENTS.join(", ")
         ));
     }
     // Zuul matches refs from their start (Python's re.match), so we anchor too.

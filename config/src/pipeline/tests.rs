@@ -70,6 +70,34 @@ fn several_refs_and_events_may_be_listed() {
     assert!(!post.is_triggered_by(&push("refs/heads/maint", false)));
 }
 
+fn change_event<'a>(event_type: &'a str, ref_name: &'a str) -> EventFacts<'a> {
+    EventFacts {
+        event_type,
+        ..push(ref_name, false)
+    }
+}
+
+#[test]
+fn a_git_trigger_takes_the_change_events_of_review_branches() {
+    let text = CONFIG.replace(
+        "event: ref-updated",
+        "event: [patchset-created, change-abandoned, change-merged]",
+    );
+
+    let check = pipeline(&text).unwrap();
+
+    for event in ["patchset-created", "change-abandoned", "change-merged"] {
+        assert!(
+            check.is_triggered_by(&change_event(event, "refs/heads/main")),
+            "{event}"
+        );
+    }
+    assert!(
+        !check.is_triggered_by(&push("refs/heads/main", false)),
+        "not pushes"
+    );
+}
+
 #[test]
 fn reporters_keep_their_settings_in_order() {
     let text = "\
@@ -124,8 +152,8 @@ fn a_bad_trigger_is_a_located_error() {
         ),
         (
             "event: ref-updated",
-            "event: patchset-created",
-            "not a git event",
+            "event: [patchset-created, comment-added]",
+            "event `comment-added` is not a git event",
         ),
         ("manager: independent", "manager: bogus", "unknown manager"),
     ];
