@@ -44,6 +44,10 @@ pub struct PlaybookRef {
     pub semaphores: Vec<String>,
     /// True when it runs even if the job is canceled.
     pub cleanup: bool,
+    /// The secrets this playbook sees, as variables by name (decrypted when the
+    /// layout had keys). Never serialized, so no API or golden file shows them.
+    #[serde(skip)]
+    pub secrets: Vars,
 }
 
 /// A job with inheritance and variants applied: everything a build needs.
@@ -164,6 +168,7 @@ impl PlaybookRef {
             trusted: source.trusted,
             semaphores: Vec::new(),
             cleanup: false,
+            secrets: Vars::new(),
         }
     }
 

@@ -13,6 +13,7 @@ pub use lookup::ProjectPipelineConfig;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::encryption::{decrypt_data, ProjectKeys};
 use crate::freeze::FrozenJob;
 use crate::job::{JobVariant, NodesetRef, Source};
 use crate::nodeset::Nodeset;
@@ -80,10 +81,22 @@ pub struct Layout {
 impl Layout {
     /// Assembles a tenant's layout from its config files (config projects' files first).
     /// `drivers` maps connection names to driver names, to check pipeline triggers.
+    /// Secrets stay encrypted (see [`Layout::build_with_keys`]).
     pub fn build(
         tenant: &TenantDef,
         drivers: &BTreeMap<String, String>,
         files: &[ConfigFile],
+    ) -> Layout {
+        Layout::build_with_keys(tenant, drivers, files, None)
+    }
+
+    /// [`Layout::build`], decrypting each secret with its project's key from `keys`;
+    /// a secret that does not decrypt is an error at its stanza.
+    pub fn build_with_keys(
+        tenant: &TenantDef,
+        drivers: &BTreeMap<String, String>,
+        files: &[ConfigFile],
+        keys: Option<&dyn ProjectKeys>,
     ) -> Layout {
         let mut layout = Layout {
             tenant: tenant.name.clone(),
@@ -110,7 +123,8 @@ impl Layout {
             layout.errors.extend(errors);
             let options = tenant.project_options(&file.connection, &file.project);
             for object in objects.into_iter().filter(|o| options.loads(o.kind())) {
-                if let Err(e) = layout.add(object, tenant, drivers) {
+                let object = decrypted(object, keys);
+                if let Err(e) = object.and_then(|o| layout.add(o, tenant, drivers)) {
                     layout.errors.push(e);
                 }
             }
@@ -296,6 +310,27 @@ impl Layout {
         files: Option<&[String]>,
     ) -> Result<Vec<FrozenJob>, ConfigError> {
         crate::freeze::freeze_job_graph_for_files(self, pipeline, project, branch, files)
+    }
+}
+
+/// The object with its secret data decrypted, when it is a secret and there are keys.
+fn decrypted(
+    object: ConfigObject,
+    keys: Option<&dyn ProjectKeys>,
+) -> Result<ConfigObject, ConfigError> {
+    match (object, keys) {
+        (ConfigObject::Secret(mut secret), Some(keys)) => {
+            let source = &secret.source;
+            let name = &secret.name;
+            let fail = |why: String| ConfigError::at(source, format!("secret {name}: {why}"));
+            let key = keys
+                .private_key(&source.connection, &source.project)
+                .map_err(|e| fail(format!("no key for project {}: {e}", source.project)))?;
+            let data = decrypt_data(&secret.data, &key).map_err(|e| fail(e.to_string()))?;
+            secret.data = data;
+            Ok(ConfigObject::Secret(secret))
+        }
+        (object, _) => Ok(object),
     }
 }
 

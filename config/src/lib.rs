@@ -8,6 +8,7 @@
 //!
 //! | module | what it holds |
 //! |---|---|
+//! | [`encryption`] | decrypting secrets' `!encrypted/pkcs1-oaep` values with a project's key |
 //! | [`error`] | [`ConfigError`]: one problem, with file, line and message |
 //! | [`server`] | the server config (`portcullis serve --config FILE`) |
 //! | [`tenant`] | the tenant config: tenants, sources, projects |
@@ -18,6 +19,7 @@
 //! | [`freeze`] | the frozen job graph of one item |
 //! | [`stanza`], [`form`] | reading top-level items with their lines; shared YAML shapes |
 
+pub mod encryption;
 pub mod error;
 pub mod form;
 pub mod freeze;

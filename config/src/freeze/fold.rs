@@ -4,8 +4,11 @@
 //! deeply, tags/provides/requires/semaphores accumulate, required projects
 //! merge by name; `final`, `protected` and `intermediate` guard the fold.
 
+use std::collections::BTreeMap;
+
 use super::{merge_vars, FrozenJob, PlaybookRef};
-use crate::job::{JobVariant, NodesetRef, PlaybookDef, Source};
+use crate::job::{JobVariant, NodesetRef, PlaybookDef, Source, Vars};
+use crate::semaphore::Secret;
 use crate::ConfigError;
 
 /// The job as folded so far.
@@ -18,6 +21,8 @@ pub struct Fold<'a> {
     pub run_set: bool,
     /// The job is abstract after the last variant.
     pub is_abstract: bool,
+    /// The layout's secrets, which the variants' secret uses name.
+    secrets: &'a BTreeMap<String, Secret>,
     last_job: Option<&'a str>,
     is_final: bool,
     intermediate: bool,
@@ -25,13 +30,14 @@ pub struct Fold<'a> {
 }
 
 impl<'a> Fold<'a> {
-    /// An empty fold for job `name`, with Zuul's defaults.
-    pub fn new(name: &str) -> Fold<'a> {
+    /// An empty fold for job `name`, with Zuul's defaults; `secrets` are the layout's.
+    pub fn new(name: &str, secrets: &'a BTreeMap<String, Secret>) -> Fold<'a> {
         Fold {
             job: FrozenJob::named(name),
             nodeset: None,
             run_set: false,
             is_abstract: false,
+            secrets,
             last_job: None,
             is_final: false,
             intermediate: false,
@@ -57,6 +63,7 @@ impl<'a> Fold<'a> {
                 self.job.inheritance.push(v.name.clone());
             }
         }
+        self.pass_secrets_to_parents(v);
         self.playbooks(v);
         if let Some(nodeset) = &v.nodeset {
             self.nodeset = Some((nodeset, &v.source));
@@ -101,10 +108,40 @@ impl<'a> Fold<'a> {
         Ok(())
     }
 
+    /// The variant's secrets as variables: the secret's data under the use's name.
+    fn secret_vars(&self, v: &JobVariant, only_passed: bool) -> Vars {
+        let uses = v.secrets.iter().flatten();
+        let uses = uses.filter(|u| !only_passed || u.pass_to_parent);
+        // An undefined secret is already an error of the layout's reference check.
+        uses.filter_map(|u| Some((u.name.clone(), self.secrets.get(&u.secret)?.data.clone())))
+            .collect()
+    }
+
+    /// As in Zuul: a pass-to-parent secret reaches the playbooks folded so far
+    /// (the parents'); one of them untrusted makes the job post-review.
+    fn pass_secrets_to_parents(&mut self, v: &JobVariant) {
+        let passed = self.secret_vars(v, true);
+        if passed.is_empty() {
+            return;
+        }
+        let j = &mut self.job;
+        let all = j.pre_run.iter_mut().chain(j.run.iter_mut());
+        let all = all.chain(j.post_run.iter_mut().chain(j.cleanup_run.iter_mut()));
+        for playbook in all {
+            playbook.secrets.extend(passed.clone());
+            j.post_review |= !playbook.trusted;
+        }
+    }
+
     fn playbooks(&mut self, v: &'a JobVariant) {
+        let own = self.secret_vars(v, false);
         let refs = |defs: &Option<Vec<PlaybookDef>>| -> Vec<PlaybookRef> {
             let defs = defs.iter().flatten();
-            defs.map(|d| PlaybookRef::of(&v.source, d)).collect()
+            let with_secrets = |d| PlaybookRef {
+                secrets: own.clone(),
+                ..PlaybookRef::of(&v.source, d)
+            };
+            defs.map(with_secrets).collect()
         };
         self.job.pre_run.extend(refs(&v.pre_run));
         prepend(&mut self.job.post_run, refs(&v.post_run));
@@ -190,8 +227,17 @@ impl<'a> Fold<'a> {
             }
         }
         j.secrets.extend(v.secrets.iter().flatten().cloned());
-        // As in Zuul: an untrusted job with secrets must not run on unreviewed code.
+        // As in Zuul: an untrusted job with secrets must not run on unreviewed
+        // code, nor for other projects (which could reach the secret through
+        // Depends-On), so it is allowed only for the variant's own project.
         if !v.source.trusted && v.secrets.as_ref().is_some_and(|s| !s.is_empty()) {
+            let own = v.source.project.clone();
+            if !j.post_review {
+                j.allowed_projects = Some(match j.allowed_projects.take() {
+                    Some(allowed) => allowed.into_iter().filter(|p| *p == own).collect(),
+                    None => vec![own],
+                });
+            }
             j.post_review = true;
         }
     }

@@ -85,7 +85,7 @@ fn freeze_one<'a>(
         Err(Stop::NoMatch) => return Ok(None),
         Err(Stop::Error(e)) => return Err(e),
     }
-    let mut fold = Fold::new(name);
+    let mut fold = Fold::new(name, &layout.secrets);
     for variant in &walk.chain {
         fold.apply(variant)?;
     }
