@@ -7,6 +7,7 @@
 //! | [`server`] | start-up: reads the config, opens the store, starts engine, drivers and web |
 //! | [`drivers`] | connections: the git poller turns ref updates into trigger events |
 //! | [`merger`] | git operations: repo cache, reading config files, build workspaces |
+//! | [`keys`] | each project's RSA key pair for its secrets, under the state dir |
 //! | [`executor`] | Ansible runs: inventory, zuul vars, logs, timeouts |
 //! | [`store`] | diesel schema and queries (SQLite or PostgreSQL) |
 //! | [`web`] | actix-web: Zuul's REST API, the console-stream websocket, the UI |
@@ -15,6 +16,7 @@
 pub mod cli;
 pub mod drivers;
 pub mod executor;
+pub mod keys;
 pub mod merger;
 pub mod quickstart;
 pub mod server;
