@@ -83,16 +83,10 @@ pub async fn prepare(
     let work = &paths.work_root;
     create_dir(work).await?;
     create_dir(&paths.log_root).await?;
-    let item = &request.item;
-    let src = work.join(vars::src_dir(&item.project));
-    checkout_into(
-        checkout,
-        &item.connection,
-        &item.project,
-        &item.newrev,
-        &src,
-    )
-    .await?;
+    for (connection, project, commit) in src_checkouts(request) {
+        let src = work.join(vars::src_dir(project));
+        checkout_into(checkout, connection, project, commit, &src).await?;
+    }
 
     let mut repos = PlaybookRepos::new(request, work);
     let mut phases = Phases::default();
@@ -147,14 +141,7 @@ impl<'r> PlaybookRepos<'r> {
                 playbook.path, playbook.project
             )));
         }
-        let item = &self.request.item;
-        // A change must be tested with its own playbooks, not the ones the
-        // config was read at.
-        let commit = if playbook.connection == item.connection && playbook.project == item.project {
-            item.newrev.clone()
-        } else {
-            playbook.commit.clone()
-        };
+        let commit = playbook_commit(self.request, playbook).to_string();
         let context = if playbook.trusted {
             "trusted"
         } else {
@@ -194,6 +181,48 @@ impl<'r> PlaybookRepos<'r> {
             ),
         })
     }
+}
+
+/// The repos checked out under `src/`, as (connection, project, commit): every
+/// project of the item's speculative state, the item's own first; without a
+/// state (a plain ref), the item's project at its new revision. A project name
+/// two connections share gets the first one's.
+fn src_checkouts(request: &BuildRequest) -> Vec<(&str, &str, &str)> {
+    let item = &request.item;
+    let own = (item.connection.as_str(), item.project.as_str());
+    let own_commit = state_commit(request, own.0, own.1).unwrap_or(&item.newrev);
+    let mut checkouts = vec![(own.0, own.1, own_commit)];
+    for ((connection, project), commit) in &request.state.commits {
+        if !checkouts.iter().any(|(_, p, _)| p == project) {
+            checkouts.push((connection, project, commit));
+        }
+    }
+    checkouts
+}
+
+/// The commit of (connection, project) in the item's speculative state.
+fn state_commit<'r>(request: &'r BuildRequest, connection: &str, project: &str) -> Option<&'r str> {
+    let key = (connection.to_string(), project.to_string());
+    request.state.commits.get(&key).map(String::as_str)
+}
+
+/// The commit a playbook runs from. An untrusted playbook of a project in the
+/// speculative state runs as the state has it, so a change is tested with its
+/// own playbooks (and those of the changes ahead). A trusted playbook never
+/// runs from an unmerged change: it runs as the config was read.
+fn playbook_commit<'r>(request: &'r BuildRequest, playbook: &'r PlaybookRef) -> &'r str {
+    let item = &request.item;
+    if playbook.trusted && item.change.is_some() {
+        return &playbook.commit;
+    }
+    if let Some(commit) = state_commit(request, &playbook.connection, &playbook.project) {
+        return commit;
+    }
+    if playbook.connection == item.connection && playbook.project == item.project {
+        // A pushed ref is tested with its own playbooks.
+        return &item.newrev;
+    }
+    &playbook.commit
 }
 
 /// True when `path` is relative and never climbs out with `..`.
@@ -273,7 +302,93 @@ async fn write_file(path: &Path, text: String) -> Result<(), ExecutorError> {
 
 #[cfg(test)]
 mod tests {
-    use super::is_inside;
+    use portcullis_actors::change::{ChangeRef, MergeState};
+    use portcullis_actors::event::ItemRef;
+
+    use super::*;
+
+    /// A build of change 7 (patchset `p7`) of `demo`, whose state also holds `lib`.
+    fn change_build() -> BuildRequest {
+        let key = |project: &str| ("local".to_string(), project.to_string());
+        let state = MergeState {
+            commits: [(key("demo"), "s-demo".into()), (key("lib"), "s-lib".into())].into(),
+        };
+        let change = ChangeRef {
+            number: 7,
+            patchset: "p7".into(),
+            url: None,
+            message: String::new(),
+            depends_on: Vec::new(),
+        };
+        BuildRequest {
+            uuid: "b".into(),
+            buildset_uuid: "s".into(),
+            tenant: "t".into(),
+            pipeline: "gate".into(),
+            item: ItemRef {
+                connection: "local".into(),
+                project: "demo".into(),
+                ref_name: "refs/heads/master".into(),
+                branch: Some("master".into()),
+                tag: None,
+                oldrev: "m".into(),
+                newrev: "p7".into(),
+                change: Some(change),
+            },
+            job: Default::default(),
+            state,
+            parent_data: serde_json::Value::Null,
+            hold: false,
+        }
+    }
+
+    fn playbook(project: &str, trusted: bool) -> PlaybookRef {
+        PlaybookRef {
+            connection: "local".into(),
+            project: project.into(),
+            commit: format!("{project}-config"),
+            path: "run.yaml".into(),
+            trusted,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_build_with_a_speculative_state_checks_out_every_project_of_it() {
+        let request = change_build();
+
+        let got = src_checkouts(&request);
+
+        let expected = vec![("local", "demo", "s-demo"), ("local", "lib", "s-lib")];
+        assert_eq!(got, expected, "the state, not the patchset alone");
+    }
+
+    #[test]
+    fn a_build_without_a_state_checks_out_the_item_at_its_new_revision() {
+        let mut request = change_build();
+        request.state = MergeState::default();
+
+        assert_eq!(src_checkouts(&request), vec![("local", "demo", "p7")]);
+    }
+
+    #[test]
+    fn untrusted_playbooks_run_from_the_state_and_trusted_ones_never_from_a_change() {
+        let request = change_build();
+
+        assert_eq!(
+            playbook_commit(&request, &playbook("demo", false)),
+            "s-demo"
+        );
+        assert_eq!(playbook_commit(&request, &playbook("lib", false)), "s-lib");
+        assert_eq!(
+            playbook_commit(&request, &playbook("other", false)),
+            "other-config"
+        );
+        assert_eq!(
+            playbook_commit(&request, &playbook("demo", true)),
+            "demo-config"
+        );
+    }
 
     #[test]
     fn a_playbook_path_may_not_leave_its_repo() {
