@@ -8,8 +8,11 @@ use crate::admin::{
 use crate::autohold::{AutoholdInfo, AutoholdRequest, Autoholds};
 use crate::event::TriggerEvent;
 use crate::log_hub::LogHub;
-use crate::scheduler::{GetAutoholds, GetTenantStatus, GetTenants, ProcessEvent, Scheduler};
+use crate::scheduler::{
+    GetAutoholds, GetTenantLayout, GetTenantStatus, GetTenants, ProcessEvent, Scheduler,
+};
 use crate::status::{TenantStatus, TenantSummary};
+use crate::tenant::TenantLayout;
 
 /// A cheap, cloneable, thread-safe handle on a running engine.
 #[derive(Clone)]
@@ -37,6 +40,12 @@ impl EngineHandle {
     /// The tenants, in config order.
     pub async fn tenants(&self) -> Vec<TenantSummary> {
         self.scheduler.send(GetTenants).await.unwrap_or_default()
+    }
+
+    /// A tenant's layout and refused config errors; `None` for an unknown tenant.
+    pub async fn layout(&self, tenant: &str) -> Option<TenantLayout> {
+        let query = GetTenantLayout(tenant.to_string());
+        self.scheduler.send(query).await.ok().flatten()
     }
 
     /// A tenant's status; `None` for an unknown tenant (or a stopped engine).

@@ -9,7 +9,7 @@ use crate::autohold::Autoholds;
 use crate::event::TriggerEvent;
 use crate::port::Ports;
 use crate::status::{TenantStatus, TenantSummary};
-use crate::tenant::{GetStatus, GetSummary, RouteEvent, Tenant};
+use crate::tenant::{GetLayout, GetStatus, GetSummary, RouteEvent, Tenant, TenantLayout};
 
 /// A trigger event from a driver. Sent through [`crate::EngineHandle::submit`].
 #[derive(Debug, Message)]
@@ -25,6 +25,11 @@ pub struct GetTenants;
 #[derive(Debug, Message)]
 #[rtype(result = "Option<TenantStatus>")]
 pub struct GetTenantStatus(pub String);
+
+/// Asks for one tenant's layout; `None` when there is no such tenant.
+#[derive(Debug, Message)]
+#[rtype(result = "Option<TenantLayout>")]
+pub struct GetTenantLayout(pub String);
 
 /// Asks for the engine's autohold requests and the tenant config they are
 /// checked against. Sent through [`crate::EngineHandle`]'s autohold methods.
@@ -108,6 +113,16 @@ impl Handler<GetTenantStatus> for Scheduler {
             .find(|(n, _)| *n == name)
             .map(|(_, t)| t.clone());
         Box::pin(async move { tenant?.send(GetStatus).await.ok() })
+    }
+}
+
+impl Handler<GetTenantLayout> for Scheduler {
+    type Result = ResponseFuture<Option<TenantLayout>>;
+
+    fn handle(&mut self, query: GetTenantLayout, _: &mut Context<Self>) -> Self::Result {
+        let tenant = self.tenants.iter().find(|(n, _)| *n == query.0);
+        let tenant = tenant.map(|(_, t)| t.clone());
+        Box::pin(async move { tenant?.send(GetLayout).await.ok() })
     }
 }
 

@@ -7,6 +7,9 @@
 //! stale patchsets everywhere. Admin commands are in `tenant/admin.rs`.
 
 mod admin;
+mod layout;
+
+pub use layout::{GetLayout, TenantLayout};
 
 use std::sync::Arc;
 
@@ -47,6 +50,8 @@ pub struct Tenant {
     /// what an admin's enqueue of a change is made from.
     changes: std::collections::HashMap<(String, u64), TriggerEvent>,
     layout: Option<Arc<Layout>>,
+    /// Config-project errors of the last load, when it was refused.
+    refused: Vec<portcullis_config::ConfigError>,
     last_reconfigured: Option<DateTime<Utc>>,
     /// Pipeline actors in layout order, owned here.
     pipelines: Vec<(String, Addr<Pipeline>)>,
@@ -69,6 +74,7 @@ impl Tenant {
             autoholds,
             changes: std::collections::HashMap::new(),
             layout: None,
+            refused: Vec::new(),
             last_reconfigured: None,
             pipelines: Vec::new(),
             pending: Vec::new(),
@@ -84,8 +90,16 @@ impl Tenant {
         ctx.spawn(load.into_actor(self).map(move |loaded, tenant, ctx| {
             tenant.loading = false;
             match loaded {
-                Ok(layout) => tenant.apply_layout(Arc::new(layout), ctx),
-                Err(err) => tracing::error!(tenant = %tenant.def.name, %err, "layout not loaded; keeping the previous one"),
+                Ok(layout) => {
+                    tenant.refused.clear();
+                    tenant.apply_layout(Arc::new(layout), ctx)
+                }
+                Err(err) => {
+                    tracing::error!(tenant = %tenant.def.name, %err, "layout not loaded; keeping the previous one");
+                    if let crate::port::LoadError::Config(errors) = err {
+                        tenant.refused = errors;
+                    }
+                }
             }
             let ready: Vec<_> = tenant.pending.drain(..waiting).collect();
             for event in ready {
