@@ -60,6 +60,7 @@ pub async fn serve(config_path: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot open the database {}", config.database_url))?;
     let merger = Merger::new(config.state_dir.join("git"), config.connections.clone());
     let log_hub = LogHub::new();
+    let keys = crate::keys::KeyStore::new(&config.state_dir);
     let ports = Ports {
         executor: Arc::new(AnsibleExecutor::new(ExecutorSettings {
             state_dir: config.state_dir.clone(),
@@ -68,7 +69,7 @@ pub async fn serve(config_path: &Path) -> anyhow::Result<()> {
             web_root: config.web_root.clone(),
         })),
         store: Arc::new(store.clone()),
-        loader: Arc::new(RepoLayoutLoader::new(merger.clone())),
+        loader: Arc::new(RepoLayoutLoader::new(merger.clone()).with_keys(keys.clone())),
         merger: Arc::new(merger.clone()),
         reporter: Arc::new(GitReporter::new(merger.clone())),
         log_hub: log_hub.clone(),
@@ -81,6 +82,7 @@ pub async fn serve(config_path: &Path) -> anyhow::Result<()> {
         store,
         logs_dir: config.state_dir.join("logs"),
         web_root: config.web_root.clone(),
+        keys,
     };
     let (server, addr) = web::start_with_auth(config.listen, state, auth)
         .with_context(|| format!("cannot listen on {}", config.listen))?;

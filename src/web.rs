@@ -47,6 +47,8 @@ pub struct WebState {
     pub logs_dir: PathBuf,
     /// The public URL of the server, ending in `/`.
     pub web_root: String,
+    /// The projects' key pairs for secrets (public keys are served).
+    pub keys: crate::keys::KeyStore,
 }
 
 /// Registers every route with `state` as app data and no authenticator

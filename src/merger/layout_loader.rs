@@ -8,17 +8,28 @@ use portcullis_config::tenant::TenantProject;
 use portcullis_config::{ConfigFile, Layout, TenantDef};
 
 use super::{Merger, MergerError};
+use crate::keys::KeyStore;
 
 /// Loads layouts by reading each project's config on its default branch.
 #[derive(Clone)]
 pub struct RepoLayoutLoader {
     merger: Merger,
+    /// Decrypts secrets; without it secrets stay encrypted.
+    keys: Option<KeyStore>,
 }
 
 impl RepoLayoutLoader {
     /// A loader reading repos through `merger`.
     pub fn new(merger: Merger) -> RepoLayoutLoader {
-        RepoLayoutLoader { merger }
+        RepoLayoutLoader { merger, keys: None }
+    }
+
+    /// The same loader, decrypting secrets with the projects' keys from `keys`.
+    pub fn with_keys(self, keys: KeyStore) -> RepoLayoutLoader {
+        RepoLayoutLoader {
+            keys: Some(keys),
+            ..self
+        }
     }
 
     /// Reads every project's config files (config projects first) and builds the layout.
@@ -32,7 +43,17 @@ impl RepoLayoutLoader {
             .iter()
             .map(|(name, c)| (name.clone(), c.driver().to_string()))
             .collect();
-        let layout = Layout::build(tenant, &drivers, &files);
+        let layout = match self.keys.clone() {
+            None => Layout::build(tenant, &drivers, &files),
+            // Reading (or making) a key takes up to seconds: off the async threads.
+            Some(keys) => {
+                let tenant = tenant.clone();
+                let build = move || Layout::build_with_keys(&tenant, &drivers, &files, Some(&keys));
+                tokio::task::spawn_blocking(build)
+                    .await
+                    .map_err(|e| LoadError::Repo(format!("layout build failed: {e}")))?
+            }
+        };
         let trusted: BTreeSet<&str> = projects
             .iter()
             .filter(|p| p.trusted)

@@ -70,6 +70,7 @@ impl World {
             store,
             logs_dir,
             web_root: "http://portcullis.test/".to_string(),
+            keys: crate::keys::KeyStore::with_bits(dir.path().join("keys"), 1024),
         };
         World {
             state,
