@@ -269,3 +269,91 @@ async fn a_follower_started_before_the_server_listens_loses_no_line() {
     assert_eq!(follower.exit_code(), Some(0), "the follower saw the marker");
     assert!(!plugins.log("t4-node").exists(), "the log was finished");
 }
+
+/// `endpoint()` of the shipped helpers for host variables `vars` (JSON):
+/// `[node port, listen address, address connected to, port connected to, log dir]`.
+fn endpoint(plugins: &Plugins, vars: serde_json::Value) -> serde_json::Value {
+    let program = "import json, sys\n\
+                   import portcullis_console as c\n\
+                   e = c.endpoint(json.loads(sys.argv[1]).get)\n\
+                   print(json.dumps([e.node_port, e.listen, e.address, e.port, e.log_dir]))\n";
+    let output = Command::new("python3")
+        .args(["-c", program, &vars.to_string()])
+        .current_dir(plugins.script().parent().unwrap())
+        .output()
+        .expect("python3 runs");
+    assert!(output.status.success(), "{output:?}");
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn a_hosts_console_endpoint_follows_how_ansible_reaches_it() {
+    use serde_json::json;
+    let plugins = Plugins::install().await;
+
+    // A host on the executor's machine: the build's own port, dir and loopback
+    let local = json!({"ansible_connection": "local",
+        "portcullis_console_local_port": 40123,
+        "portcullis_console_local_dir": "/work/b1/console-logs"});
+    assert_eq!(
+        endpoint(&plugins, local),
+        json!([
+            40123,
+            "127.0.0.1",
+            "127.0.0.1",
+            40123,
+            "/work/b1/console-logs"
+        ])
+    );
+
+    // A pod: the server listens on 19885 in the pod, reached through the
+    // tunnel's local port on the executor's loopback
+    let pod = json!({"ansible_connection": "kubectl", "zuul_console_port": 35541,
+        "ansible_host": "pod-a", "portcullis_console_local_port": 40123});
+    assert_eq!(
+        endpoint(&plugins, pod),
+        json!([19885, "::", "127.0.0.1", 35541, "/tmp"])
+    );
+
+    // An SSH node: its address and port, both ends alike
+    let ssh = json!({"ansible_host": "203.0.113.7", "inventory_hostname": "web",
+        "portcullis_console_local_port": 40123});
+    assert_eq!(
+        endpoint(&plugins, ssh),
+        json!([19885, "::", "203.0.113.7", 19885, "/tmp"])
+    );
+}
+
+#[tokio::test]
+async fn a_follower_whose_server_restarts_resumes_without_repeating_a_line() {
+    // Given a follower that has emitted the first two lines of a log
+    let plugins = Plugins::install().await;
+    append(&plugins.log("t5-node"), "s | one\ns | two\n");
+    let (server, port) = plugins.serve(0);
+    let mut follower = Running::spawn(Command::new("python3").arg(plugins.script()).args([
+        "follow",
+        "127.0.0.1",
+        &port.to_string(),
+        "t5-node",
+    ]));
+    assert_eq!(follower.stdout_line(), "s | one");
+    assert_eq!(follower.stdout_line(), "s | two");
+
+    // When the server dies (as a tunnel's far end can), the log grows
+    // meanwhile, and a server comes back on the same port
+    drop(server);
+    assert_eq!(follower.stderr_line(), "waiting for the console");
+    append(
+        &plugins.log("t5-node"),
+        "s | three\ns | [Zuul] Task exit code: 0\n",
+    );
+    let (_server, _) = plugins.serve(port);
+
+    // Then the follower goes on from where it was: the new line once, then the end
+    assert_eq!(follower.stdout_line(), "s | three");
+    assert_eq!(follower.exit_code(), Some(0));
+    assert!(
+        follower.stdout.try_recv().is_err(),
+        "no line was emitted twice"
+    );
+}
