@@ -16,6 +16,7 @@
 //! | [`process`] | one playbook process: output, timeout, killing its group |
 //! | [`job_output`] | job-output.txt and the live log |
 //! | [`phase`] | the pre-run / run / post-run sequence and its result |
+//! | [`zuul_return`] | data a job returns to its children (Zuul's `zuul_return`) |
 
 pub mod ansible;
 pub mod console;
@@ -24,6 +25,7 @@ pub mod phase;
 pub mod process;
 pub mod vars;
 pub mod workspace;
+pub mod zuul_return;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -156,6 +158,7 @@ async fn run_build(
         return BuildOutcome::error(format!("build uuid `{}` is not a plain name", request.uuid));
     }
     let paths = BuildPaths::new(&inner.settings.state_dir, &request.uuid);
+    let work_root = paths.work_root.clone();
     let mut work_dir = WorkDirCleanup(Some(paths.work_root.clone()));
     let mut output = match JobOutput::create(&paths.log_root, log).await {
         Ok(output) => output,
@@ -179,6 +182,15 @@ async fn run_build(
             (BuildResult::Error, Some(e.to_string()))
         }
     };
+    let data = match zuul_return::read(&work_root).await {
+        Ok(data) => data,
+        Err(e) => {
+            output
+                .line(&format!("WARNING: returned data ignored: {e}"))
+                .await;
+            serde_json::Value::Null
+        }
+    };
     output.line(&format!("Build result: {result}")).await;
     if request.hold && result != BuildResult::Success {
         // An autohold request matched this failed build: its work dir stays
@@ -190,8 +202,7 @@ async fn run_build(
         result,
         error_detail,
         log_url: Some(log_url),
-        // TODO(executor): fill from zuul_return's `data` once the plugin writes it.
-        data: serde_json::Value::Null,
+        data,
     }
 }
 
@@ -204,6 +215,9 @@ async fn execute(
     let ansible = inner.ansible_playbook().await?;
     output.line("Preparing the workspace").await;
     let workspace = workspace::prepare(request, paths, inner.checkout.as_ref()).await?;
+    zuul_return::install(&workspace.paths.work_root)
+        .await
+        .map_err(|e| ExecutorError::Workspace(e.to_string()))?;
     let runner = phase::Runner {
         ansible,
         workspace: &workspace,

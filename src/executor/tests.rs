@@ -371,3 +371,35 @@ async fn a_build_uuid_that_would_leave_the_state_dir_is_an_error() {
     assert_eq!(outcome.result, BuildResult::Error);
     assert!(!fixture.state_dir().join("escape").exists());
 }
+
+#[tokio::test]
+async fn data_a_job_returns_with_zuul_return_reaches_the_outcome_and_the_childs_variables() {
+    within_a_minute(async {
+        let returns = "- hosts: localhost\n  gather_facts: false\n  tasks:\n\
+             \x20   - zuul_return: {data: {image: {tag: v1}, zuul: {pause: false}}}\n\
+             \x20   - zuul_return: {data: {image: {arch: x86}}}\n";
+        let shows = "- hosts: localhost\n  gather_facts: false\n  tasks:\n\
+             \x20   - debug: {msg: \"child sees {{ image.tag }} {{ image.arch }} and {{ level }}\"}\n";
+        let fixture = Fixture::with_files(&[("parent.yaml", returns), ("child.yaml", shows)]);
+        let executor = fixture.executor().await;
+        let parent = request(&fixture, "ret-1", job(vec![fixture.playbook("parent.yaml")]));
+
+        let outcome = executor.run(parent, live_log(&LogHub::new(), "ret-1")).await;
+
+        assert_eq!(outcome.result, BuildResult::Success, "{outcome:?}");
+        let expected = json!({"image": {"tag": "v1", "arch": "x86"}, "zuul": {"pause": false}});
+        assert_eq!(outcome.data, expected, "two calls merge");
+        let mut child_job = job(vec![fixture.playbook("child.yaml")]);
+        child_job.vars.insert("level".into(), json!("job-level"));
+        let mut child = request(&fixture, "ret-2", child_job);
+        child.parent_data = json!({"image": {"tag": "v1", "arch": "x86"}, "level": "parent"});
+
+        let outcome = executor.run(child, live_log(&LogHub::new(), "ret-2")).await;
+
+        assert_eq!(outcome.result, BuildResult::Success, "{outcome:?}");
+        assert_eq!(outcome.data, serde_json::Value::Null, "returned nothing");
+        let output = fixture.job_output("ret-2");
+        assert!(output.contains("child sees v1 x86 and job-level"), "{output}");
+    })
+    .await;
+}

@@ -111,7 +111,9 @@ fn executor_vars(paths: &BuildPaths, hostname: &str) -> Value {
 /// with the job's variables and `zuul` (which a job variable cannot shadow).
 pub fn inventory(request: &BuildRequest, zuul: &Value) -> Value {
     let nodeset = &request.job.nodeset;
-    let mut vars = request.job.vars.clone();
+    // Parents' returned data is the weakest: any job variable of its name wins.
+    let mut vars = super::zuul_return::parent_vars(&request.parent_data);
+    vars.extend(request.job.vars.clone());
     vars.insert("zuul".into(), zuul.clone());
     let mut all = Map::new();
     if !nodeset.nodes.is_empty() {
