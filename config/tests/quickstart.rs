@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use portcullis_config::pipeline::{EventFacts, Manager, Pipeline};
 use portcullis_config::{ConfigFile, Layout, ServerConfig, TenantConfig, TenantDef};
 
 fn quickstart() -> PathBuf {
@@ -104,4 +105,34 @@ fn the_quickstart_parses_and_gives_the_demo_project_jobs() {
         }
     }
     assert!(frozen_jobs > 0, "the demo project runs at least one job");
+}
+
+#[test]
+fn the_quickstart_checks_and_gates_changes_and_the_gate_merges_them() {
+    let tenants = TenantConfig::parse("main.yaml", &read(&quickstart().join("main.yaml"))).unwrap();
+    let tenant = &tenants.tenants[0];
+    let drivers = BTreeMap::from([("local".to_string(), "git".to_string())]);
+    let layout = Layout::build(tenant, &drivers, &config_files(tenant));
+    assert!(layout.errors.is_empty(), "{:#?}", layout.errors);
+    let new_patchset = EventFacts {
+        connection: "local",
+        event_type: "patchset-created",
+        ref_name: "refs/heads/master",
+        deleted: false,
+    };
+
+    let check = layout.pipeline("check").expect("a check pipeline");
+    let gate = layout.pipeline("gate").expect("a gate pipeline");
+
+    assert_eq!(check.manager, Manager::Independent);
+    assert_eq!(gate.manager, Manager::Dependent);
+    for pipeline in [check, gate] {
+        assert!(pipeline.is_triggered_by(&new_patchset), "{}", pipeline.name);
+        let jobs = layout.job_graph(&pipeline.name, "demo", "master").unwrap();
+        let names: Vec<&str> = jobs.iter().map(|j| j.name.as_str()).collect();
+        assert_eq!(names, ["hello"], "demo in {}", pipeline.name);
+    }
+    let merges = |p: &Pipeline| p.success.iter().any(|r| r.settings["merge"] == true);
+    assert!(merges(gate), "gate merges what passes");
+    assert!(!merges(check), "check only reports");
 }
