@@ -6,6 +6,8 @@
 //! | [`error`] | [`WebError`]: every failure a handler answers, as Zuul's JSON error |
 //! | [`format`] | builds and buildsets as Zuul's `buildToDict` / `buildsetToDict` print them |
 //! | `api` | the REST handlers under `/api` |
+//! | `config` | config errors, jobs, projects' public keys |
+//! | `freeze` | freeze-jobs, freeze-job, freeze-pipeline |
 //! | [`auth`] | bearer tokens, authenticators and tenant rules: who may do what |
 //! | [`admin`] | enqueue, dequeue, promote and autohold, for a tenant's admins |
 //! | `logs` | `/logs/{uuid}/...`: the files a build left, and their index |
@@ -15,9 +17,11 @@
 pub mod admin;
 mod api;
 pub mod auth;
+mod config;
 mod console;
 pub mod error;
 pub mod format;
+mod freeze;
 mod logs;
 #[cfg(test)]
 mod tests;
@@ -75,6 +79,8 @@ pub fn app_config_with(
         admin::routes(cfg, auth_enabled);
         auth::routes(cfg);
         api::routes(cfg);
+        config::routes(cfg);
+        freeze::routes(cfg);
         console::routes(cfg);
         logs::routes(cfg);
         ui::routes(cfg);

@@ -76,6 +76,8 @@ pub struct Layout {
     pub branches: BTreeMap<String, BTreeSet<String>>,
     /// Problems found; objects with problems are left out of the layout.
     pub errors: Vec<ConfigError>,
+    /// Every project of the tenant, with its connection.
+    pub project_connections: BTreeMap<String, String>,
 }
 
 impl Layout {
@@ -103,6 +105,11 @@ impl Layout {
             default_parent: tenant.options.default_parent.clone(),
             max_nodes_per_job: tenant.options.max_nodes(),
             max_job_timeout: tenant.options.max_timeout(),
+            project_connections: tenant
+                .projects()
+                .into_iter()
+                .map(|p| (p.name, p.connection))
+                .collect(),
             ..Layout::default()
         };
         for file in files {

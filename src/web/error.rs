@@ -40,6 +40,22 @@ pub enum WebError {
     /// A log path that would leave the build's log folder.
     #[error("Bad log path {0}: it must stay inside the build's log folder")]
     BadLogPath(String),
+    /// The tenant's layout has no such pipeline, project or job.
+    #[error("Unknown {what} {name} in tenant {tenant}")]
+    UnknownConfigObject {
+        /// `pipeline`, `project` or `job`.
+        what: &'static str,
+        /// Name asked.
+        name: String,
+        /// Tenant asked.
+        tenant: String,
+    },
+    /// The layout holds the object but cannot freeze its job graph.
+    #[error("{0}")]
+    Freeze(String),
+    /// A project's key pair could not be read or made.
+    #[error("{0}")]
+    Key(String),
     /// No route for this URL.
     #[error("Nothing at {0}")]
     NoRoute(String),
@@ -69,6 +85,13 @@ impl WebError {
             WebError::UnknownBuildset { .. } => "UnknownBuildset",
             WebError::UnknownLog { .. } => "UnknownLog",
             WebError::BadLogPath(_) => "BadLogPath",
+            WebError::UnknownConfigObject { what, .. } => match *what {
+                "pipeline" => "UnknownPipeline",
+                "project" => "UnknownProject",
+                _ => "UnknownJob",
+            },
+            WebError::Freeze(_) => "ConfigError",
+            WebError::Key(_) => "KeyError",
             WebError::NoRoute(_) => "NotFound",
             WebError::BadFilter(_) => "BadRequest",
             WebError::Store(_) => "StoreError",
@@ -93,9 +116,14 @@ impl ResponseError for WebError {
             | WebError::UnknownBuild { .. }
             | WebError::UnknownBuildset { .. }
             | WebError::UnknownLog { .. }
+            | WebError::UnknownConfigObject { .. }
             | WebError::NoRoute(_) => StatusCode::NOT_FOUND,
-            WebError::BadLogPath(_) | WebError::BadFilter(_) => StatusCode::BAD_REQUEST,
-            WebError::Store(_) | WebError::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            WebError::BadLogPath(_) | WebError::BadFilter(_) | WebError::Freeze(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            WebError::Store(_) | WebError::Io { .. } | WebError::Key(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
