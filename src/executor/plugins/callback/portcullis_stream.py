@@ -95,6 +95,7 @@ class CallbackModule(DefaultCallback):
 
         def emit(when, text):
             line = '%s | %s | %s\n' % (when, name, text)
+            # One write per line; Ansible also locks stdout around forks.
             with self._out:
                 sys.stdout.write(line)
                 sys.stdout.flush()
@@ -138,7 +139,7 @@ class CallbackModule(DefaultCallback):
     # -- followers -------------------------------------------------------
 
     def _take(self, result, cancel=False):
-        key = (result._task._uuid, result._host.name)
+        key = (_task_of(result)._uuid, _host_of(result).name)
         with self._lock:
             follower = self._followers.pop(key, None)
         if follower and cancel:
@@ -157,7 +158,7 @@ class CallbackModule(DefaultCallback):
             else:
                 # The command never ran: there is no log to wait for.
                 follower.cancel()
-            self._hide_output = follower.complete and not result._task.until
+            self._hide_output = follower.complete and not _task_of(result).until
         try:
             show(result)
         finally:
@@ -178,6 +179,17 @@ class CallbackModule(DefaultCallback):
         return super(CallbackModule, self)._dump_results(result, *args, **kwargs)
 
 
+# ansible-core 2.19 names a result's parts without the underscore; older
+# versions only with it.
+
 def _result_data(result):
     data = getattr(result, 'result', None)
     return data if data is not None else result._result
+
+
+def _task_of(result):
+    return getattr(result, 'task', None) or result._task
+
+
+def _host_of(result):
+    return getattr(result, 'host', None) or result._host
