@@ -53,6 +53,11 @@ pub fn zuul_vars(request: &BuildRequest, paths: &BuildPaths, hostname: &str) -> 
     item_vars.insert("oldrev".into(), json!(item.oldrev));
     item_vars.insert("newrev".into(), json!(item.newrev));
     item_vars.insert("commit_id".into(), json!(item.newrev));
+    if let Some(change) = &item.change {
+        // Zuul gives both as strings; on plain git the patchset is the review branch's head.
+        item_vars.insert("change".into(), json!(change.number.to_string()));
+        item_vars.insert("patchset".into(), json!(change.patchset));
+    }
 
     let mut checked_out = project.clone();
     if let Some(fields) = checked_out.as_object_mut() {
