@@ -9,5 +9,6 @@ mod gating;
 mod history;
 mod jobs;
 mod live_log;
+mod review_flow;
 mod tunnels;
 mod web_ui;
