@@ -9,6 +9,7 @@ mod gating;
 mod history;
 mod jobs;
 mod live_log;
+mod reconfigure;
 mod review_flow;
 mod tunnels;
 mod web_ui;
