@@ -3,6 +3,7 @@
 //! REST API, its websocket and headless Chromium.
 
 mod builds;
+mod config_cli;
 mod config_errors;
 mod console_stream;
 mod gating;
