@@ -69,11 +69,12 @@ impl Runner<'_> {
     /// Writes the console plugins and picks the build's local console port.
     async fn prepare_console(&self) -> Result<u16, ExecutorError> {
         let work = &self.workspace.paths.work_root;
-        let failed = |e: std::io::Error| {
-            ExecutorError::Workspace(format!("installing the console plugins: {e}"))
-        };
-        console::install_plugins(work).await.map_err(failed)?;
-        console::free_local_port().map_err(failed)
+        let failed =
+            |what: &str, e: std::io::Error| ExecutorError::Workspace(format!("{what}: {e}"));
+        console::install_plugins(work)
+            .await
+            .map_err(|e| failed("installing the console plugins", e))?;
+        console::free_local_port().map_err(|e| failed("choosing a console port", e))
     }
 }
 
