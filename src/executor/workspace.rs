@@ -302,10 +302,10 @@ async fn write_file(path: &Path, text: String) -> Result<(), ExecutorError> {
 
 #[cfg(test)]
 mod tests {
-    use portcullis_actors::change::{ChangeRef, MergeState};
-    use portcullis_actors::event::ItemRef;
+    use portcullis_actors::change::{MergeMode, MergeState};
 
     use super::*;
+    use crate::merger::testing::change_item;
 
     /// A build of change 7 (patchset `p7`) of `demo`, whose state also holds `lib`.
     fn change_build() -> BuildRequest {
@@ -313,28 +313,13 @@ mod tests {
         let state = MergeState {
             commits: [(key("demo"), "s-demo".into()), (key("lib"), "s-lib".into())].into(),
         };
-        let change = ChangeRef {
-            number: 7,
-            patchset: "p7".into(),
-            url: None,
-            message: String::new(),
-            depends_on: Vec::new(),
-        };
+        let item = change_item("demo", "master", 7, "p7", MergeMode::Merge).item;
         BuildRequest {
             uuid: "b".into(),
             buildset_uuid: "s".into(),
             tenant: "t".into(),
             pipeline: "gate".into(),
-            item: ItemRef {
-                connection: "local".into(),
-                project: "demo".into(),
-                ref_name: "refs/heads/master".into(),
-                branch: Some("master".into()),
-                tag: None,
-                oldrev: "m".into(),
-                newrev: "p7".into(),
-                change: Some(change),
-            },
+            item,
             job: Default::default(),
             state,
             parent_data: serde_json::Value::Null,

@@ -32,15 +32,14 @@ pub(super) enum Step {
         /// The new head.
         sha: String,
     },
-    /// A change whose review branch is gone without being merged.
-    Abandon(ChangeRecord),
-    /// A change the reporter merged, whose review branch is now gone.
-    Merged(ChangeRecord),
+    /// A change whose review branch is gone: abandoned, or merged by the
+    /// reporter when the record says so.
+    Gone(ChangeRecord),
 }
 
 /// The steps that bring `book` (a project's changes) in line with its
 /// `review` branches (branch → head): opens and updates by branch, then
-/// abandons.
+/// the changes whose branches are gone.
 pub(super) fn plan(book: &[ChangeRecord], review: &BTreeMap<String, String>) -> Vec<Step> {
     let mut steps = Vec::new();
     for (branch, sha) in review {
@@ -57,12 +56,8 @@ pub(super) fn plan(book: &[ChangeRecord], review: &BTreeMap<String, String>) -> 
             }),
         }
     }
-    for record in book.iter().filter(|r| !review.contains_key(&r.branch)) {
-        steps.push(match record.merged {
-            true => Step::Merged(record.clone()),
-            false => Step::Abandon(record.clone()),
-        });
-    }
+    let gone = book.iter().filter(|r| !review.contains_key(&r.branch));
+    steps.extend(gone.cloned().map(Step::Gone));
     steps
 }
 
@@ -166,23 +161,13 @@ impl ChangePoller {
                 book.set_patchset(record.number, &sha);
                 ("patchset-created", record.number, record.target, sha)
             }
-            Step::Abandon(record) => {
+            Step::Gone(record) => {
                 book.remove(project, &record.branch);
-                (
-                    "change-abandoned",
-                    record.number,
-                    record.target,
-                    record.patchset,
-                )
-            }
-            Step::Merged(record) => {
-                book.remove(project, &record.branch);
-                (
-                    "change-merged",
-                    record.number,
-                    record.target,
-                    record.patchset,
-                )
+                let kind = match record.merged {
+                    true => "change-merged",
+                    false => "change-abandoned",
+                };
+                (kind, record.number, record.target, record.patchset)
             }
         };
         // An abandoned change needs no message: only its number matters.

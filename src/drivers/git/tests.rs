@@ -52,14 +52,19 @@ impl World {
             .expect("poller alive");
     }
 
+    /// The next event.
+    async fn next_event(&mut self) -> TriggerEvent {
+        timeout(DEADLINE, self.events.recv())
+            .await
+            .expect("an event in time")
+            .expect("poller alive")
+    }
+
     /// The next `n` events, sorted by ref.
     async fn next_events(&mut self, n: usize) -> Vec<(String, String, String, String)> {
         let mut got = Vec::new();
         while got.len() < n {
-            let event = timeout(DEADLINE, self.events.recv())
-                .await
-                .expect("an event in time")
-                .expect("poller alive");
+            let event = self.next_event().await;
             assert_eq!(event.event_type, "ref-updated");
             assert_eq!(event.connection, "local");
             got.push((event.project, event.ref_name, event.oldrev, event.newrev));
@@ -252,10 +257,7 @@ impl World {
     async fn next_changes(&mut self, n: usize) -> Vec<ChangeEvent> {
         let mut got = Vec::new();
         while got.len() < n {
-            let event = timeout(DEADLINE, self.events.recv())
-                .await
-                .expect("an event in time")
-                .expect("poller alive");
+            let event = self.next_event().await;
             let change = event.change.expect("a change event, not a ref update");
             assert_eq!(event.newrev, change.patchset);
             got.push((
