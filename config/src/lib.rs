@@ -23,6 +23,8 @@ pub mod encryption;
 pub mod error;
 pub mod form;
 pub mod freeze;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod job;
 pub mod layout;
 pub mod nodeset;
