@@ -60,6 +60,12 @@ fn parse_each<T: DeserializeOwned>(
         let end = starts.get(i + 1).copied().unwrap_or(lines.len());
         let slice = lines[start..end].join("\n");
         let line = start + 1;
+        // YAML merge keys (`<<: *anchor`), which Zuul's loader applies but
+        // serde_yaml leaves as a plain `<<` key unless asked.
+        if slice.contains("<<") {
+            out.push(merged(file, line, value).map(|item| Located { line, item }));
+            continue;
+        }
         let parsed = match serde_yaml::from_str::<Vec<T>>(&slice) {
             Ok(mut one) if one.len() == 1 => Ok(one.remove(0)),
             Ok(_) => Err(ConfigError::in_file(file, line, "expected one item")),
@@ -74,6 +80,20 @@ fn parse_each<T: DeserializeOwned>(
         out.push(parsed.map(|item| Located { line, item }));
     }
     out
+}
+
+/// An item read from the whole document's value with merge keys applied; its
+/// errors are placed at the item's start, as serde_yaml keeps no positions in a value.
+fn merged<T: DeserializeOwned>(
+    file: &str,
+    line: usize,
+    mut value: serde_yaml::Value,
+) -> Result<T, ConfigError> {
+    let at = |message: String| ConfigError::in_file(file, line, message);
+    value
+        .apply_merge()
+        .map_err(|e| at(item_error(file, &e).message))?;
+    serde_yaml::from_value::<T>(value).map_err(|e| at(item_error(file, &e).message))
 }
 
 fn parse_whole<T: DeserializeOwned>(
@@ -170,6 +190,16 @@ mod tests {
             (err.line, err.message.as_str()),
             (3, "expected a list of items")
         );
+    }
+
+    #[test]
+    fn merge_keys_merge_as_in_zuuls_loader() {
+        let text = "- {vars: &a {x: 1, y: 2}}\n- vars:\n    <<: *a\n    y: 3\n";
+        let items = parse_list::<serde_yaml::Value>("f.yaml", text).unwrap();
+        let second = items[1].as_ref().unwrap();
+        assert_eq!(second.line, 2);
+        let want: serde_yaml::Value = serde_yaml::from_str("{vars: {x: 1, y: 3}}").unwrap();
+        assert_eq!(second.item, want);
     }
 
     #[test]

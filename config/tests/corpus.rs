@@ -163,7 +163,7 @@ fn every_corpus_configuration_freezes_to_its_golden_graph() {
         .collect();
     dirs.sort();
     assert!(
-        dirs.len() >= 20,
+        dirs.len() >= 40,
         "the corpus holds {} configurations",
         dirs.len()
     );
