@@ -104,6 +104,12 @@ fn decrypt_value(value: &Value, key: &RsaPrivateKey) -> Result<String, String> {
     String::from_utf8(plain).map_err(|_| "the plaintext is not UTF-8".to_string())
 }
 
+/// Reads a public key as `/api/tenant/{t}/key/{project}.pub` serves it (SubjectPublicKeyInfo PEM).
+pub fn public_key_from_pem(pem: &str) -> Result<RsaPublicKey, String> {
+    use rsa::pkcs8::DecodePublicKey;
+    RsaPublicKey::from_public_key_pem(pem).map_err(|e| e.to_string())
+}
+
 /// Encrypts `plaintext` for `key` as Zuul's tools do: base64 chunks small enough for OAEP.
 pub fn encrypt(key: &RsaPublicKey, plaintext: &str) -> Result<Vec<String>, rsa::Error> {
     use rsa::traits::PublicKeyParts;

@@ -267,3 +267,46 @@ async fn a_projects_public_key_is_served_as_pem_and_stays_the_same() {
         .join("keys/secrets/project/local/demo/0.pem");
     assert!(stored.is_file(), "{}", stored.display());
 }
+
+#[tokio::test]
+async fn a_secret_encrypted_with_the_served_key_reaches_its_jobs_playbook_as_a_variable() {
+    // Given a post-review pipeline (jobs with secrets run only there)
+    let scenario = Scenario {
+        config_yaml: BASE_CONFIG.replace(
+            "manager: independent",
+            "manager: independent\n    post-review: true",
+        ),
+        ..Scenario::default()
+    };
+    let server = TestServer::start(scenario).await;
+
+    // And a secret encrypted, as a user would, with demo's served public key
+    let url = format!("{}/api/tenant/{TENANT}/key/demo.pub", server.base_url);
+    let (_, pem) = server.get_text(&url).await;
+    let public = portcullis_config::encryption::public_key_from_pem(&pem).unwrap();
+    let chunks = portcullis_config::encryption::encrypt(&public, "hunter2").unwrap();
+    let config = format!(
+        "- secret:\n    name: site\n    data:\n      password: !encrypted/pkcs1-oaep\n        - {}\n{}",
+        chunks[0],
+        jobs::one_job("publish", "    secrets: [{name: creds, secret: site}]\n"),
+    );
+    let playbook = jobs::playbook(
+        "    - ansible.builtin.debug: {msg: \"the password is {{ creds.password }}\"}\n",
+    );
+
+    // When demo's job that uses it runs
+    let newrev = server.demo.commit(
+        "Add a job with a secret",
+        &[
+            (".zuul.yaml", &config),
+            ("playbooks/publish.yaml", &playbook),
+        ],
+    );
+
+    // Then its playbook saw the decrypted value
+    let build = server.finished_build("publish", &newrev).await;
+    assert_eq!(build["result"], "SUCCESS", "{build:#}");
+    let log_url = build["log_url"].as_str().expect("a log url");
+    let (_, log) = server.get_text(&format!("{log_url}job-output.txt")).await;
+    assert!(log.contains("the password is hunter2"), "{log}");
+}

@@ -1,6 +1,8 @@
 //! The playbook sequence of a build and how its ends make the build's result,
 //! following Zuul's executor: pre-run, run, then post-run whatever happened.
 
+mod secrets;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -149,13 +151,18 @@ impl Runs<'_, '_> {
         output
             .line(&format!("{name} START: [{}]", playbook.banner))
             .await;
-        let command = self.command(phase, index, playbook, success);
-        let end = process::run_to_end(command, self.runner.build_uuid, deadline, output)
-            .await
-            .map_err(|source| ExecutorError::Spawn {
-                program: self.runner.ansible.to_path_buf(),
-                source,
-            })?;
+        let secrets = secrets::write(&self.runner.workspace.paths.work_root, playbook).await?;
+        let mut command = self.command(phase, index, playbook, success);
+        if let Some(file) = &secrets {
+            command.arg("-e").arg(format!("@{}", file.display()));
+        }
+        let end = process::run_to_end(command, self.runner.build_uuid, deadline, output).await;
+        // Gone before any later playbook runs: only this one may see them.
+        secrets::remove(secrets).await;
+        let end = end.map_err(|source| ExecutorError::Spawn {
+            program: self.runner.ansible.to_path_buf(),
+            source,
+        })?;
         let end_name = match end {
             ProcessEnd::Exited(_) => "RESULT_NORMAL",
             ProcessEnd::TimedOut => "RESULT_TIMED_OUT",

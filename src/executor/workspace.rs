@@ -47,6 +47,9 @@ pub struct PreparedPlaybook {
     pub path: PathBuf,
     /// `trusted` or `untrusted`, then `connection/project/path@branch`.
     pub banner: String,
+    /// The secrets this playbook sees, as variables (decrypted); written for
+    /// its run only (see `phase.rs`).
+    pub secrets: portcullis_config::job::Vars,
 }
 
 /// The prepared playbooks of a build, by phase.
@@ -174,6 +177,7 @@ impl<'r> PlaybookRepos<'r> {
             }
         };
         Ok(PreparedPlaybook {
+            secrets: playbook.secrets.clone(),
             path: dir.join(&playbook.path),
             banner: format!(
                 "{context} : {}/{}/{}@{}",
