@@ -12,8 +12,12 @@ use serde::Deserialize;
 use crate::ConfigError;
 
 mod auth;
+mod node_provider;
 
 pub use auth::{default_realm, AuthKey, Authenticator};
+pub use node_provider::{
+    KubernetesProvider, NamespacePolicy, NodeProvider, PodLabel, DEFAULT_KUBECTL,
+};
 
 /// The whole server config, with every path resolved.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +40,8 @@ pub struct ServerConfig {
     pub executor: ExecutorConfig,
     /// Authenticators of bearer tokens on the admin API, in file order; empty: no admin API.
     pub auth: Vec<Authenticator>,
+    /// Where builds get nodes besides the executor's machine, in file order.
+    pub node_providers: Vec<NodeProvider>,
 }
 
 /// A connection to a source of projects and events.
@@ -99,6 +105,8 @@ struct RawServer {
     executor: RawExecutor,
     #[serde(default)]
     auth: Vec<auth::RawAuthenticator>,
+    #[serde(default)]
+    node_providers: Vec<node_provider::RawNodeProvider>,
 }
 
 #[derive(Deserialize, Default)]
@@ -206,6 +214,7 @@ impl ServerConfig {
             Some(p) => AnsiblePlaybook::Path(base.join(p)),
         };
         let auth = auth::resolve(&file, text, base, raw.auth)?;
+        let node_providers = node_provider::resolve(&file, text, base, raw.node_providers)?;
         Ok(ServerConfig {
             path: path.to_path_buf(),
             state_dir,
@@ -216,6 +225,7 @@ impl ServerConfig {
             connections,
             executor: ExecutorConfig { ansible_playbook },
             auth,
+            node_providers,
         })
     }
 }
