@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use portcullis_config::fuzzing::load_and_freeze;
+use portcullis_config::fuzzing::{load_and_freeze, Rng};
 
 /// Longest input tried, as the cargo-fuzz run's -max_len.
 const MAX_LEN: usize = 4096;
@@ -67,22 +67,6 @@ const WORDS: &[&str] = &[
     "\n  - ",
 ];
 
-/// xorshift64*: a small, seedable, dependency-free generator.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
 fn seeds(config_dir: &Path) -> Vec<Vec<u8>> {
     let mut files = Vec::new();
     collect_yaml(&config_dir.join("fuzz/corpus/project_config"), &mut files);
@@ -133,7 +117,7 @@ fn mutate(rng: &mut Rng, input: &[u8], other: &[u8]) -> Vec<u8> {
                 let copy = data[at..end].to_vec();
                 data.splice(at..at, copy);
             }
-            _ => data.insert(at, rng.next() as u8),
+            _ => data.insert(at, rng.next_u64() as u8),
         }
     }
     data.truncate(MAX_LEN);

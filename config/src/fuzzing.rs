@@ -24,11 +24,27 @@ fn key() -> Result<Arc<RsaPrivateKey>, String> {
     made.clone().ok_or_else(|| "no key".to_string())
 }
 
-/// Loads `text` as both projects' `zuul.yaml` and freezes everything; must never panic.
-pub fn load_and_freeze(text: &str) {
-    let Ok(mut tenants) = TenantConfig::parse("main.yaml", TENANT) else {
-        return;
-    };
+/// xorshift64*: a small, seedable generator, so a failing run names a seed that replays it.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next number.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A number below `n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+}
+
+/// The layout of `text` as the `zuul.yaml` of both a config and an untrusted project.
+pub fn layout_of(text: &str) -> Option<Layout> {
+    let mut tenants = TenantConfig::parse("main.yaml", TENANT).ok()?;
     let tenant = tenants.tenants.remove(0);
     let files: Vec<ConfigFile> = ["config", "demo"]
         .into_iter()
@@ -46,10 +62,16 @@ pub fn load_and_freeze(text: &str) {
         .into_iter()
         .collect();
     let keys = |_: &str, _: &str| key();
-    let layout = Layout::build_with_keys(&tenant, &drivers, &files, Some(&keys));
-    for error in &layout.errors {
-        let _ = error.report();
-    }
+    Some(Layout::build_with_keys(
+        &tenant,
+        &drivers,
+        &files,
+        Some(&keys),
+    ))
+}
+
+/// Freezes every pipeline for both projects, with unknown and with some changed files.
+pub fn freeze_all(layout: &Layout) {
     let changed = ["a".to_string()];
     for pipeline in &layout.pipelines {
         for project in ["config", "demo"] {
@@ -57,4 +79,15 @@ pub fn load_and_freeze(text: &str) {
             let _ = layout.job_graph_for_files(&pipeline.name, project, "master", Some(&changed));
         }
     }
+}
+
+/// Loads `text` as both projects' `zuul.yaml`, reports every error and freezes everything.
+pub fn load_and_freeze(text: &str) {
+    let Some(layout) = layout_of(text) else {
+        return;
+    };
+    for error in &layout.errors {
+        let _ = error.report();
+    }
+    freeze_all(&layout);
 }

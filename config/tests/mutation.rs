@@ -4,30 +4,12 @@
 //! assemble and freeze into objects or located errors, never a panic, and
 //! every error must point at a line of its file.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use portcullis_config::{ConfigFile, Layout, TenantConfig};
+use portcullis_config::fuzzing::{freeze_all, layout_of, Rng};
 
-const TENANT: &str = "- tenant:\n    name: t\n    source:\n      local:\n        config-projects: [config]\n        untrusted-projects: [demo]\n";
 const ROUNDS_PER_SEED: usize = 60;
-
-/// xorshift64*: deterministic, so a failure names a seed that reproduces it.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 const VALUES: &[&str] = &[
     "null",
@@ -95,24 +77,7 @@ fn seeds() -> Vec<String> {
 }
 
 fn check(text: &str, what: &str) {
-    let tenant = TenantConfig::parse("main.yaml", TENANT)
-        .unwrap()
-        .tenants
-        .remove(0);
-    let files: Vec<ConfigFile> = ["config", "demo"]
-        .into_iter()
-        .map(|project| ConfigFile {
-            connection: "local".into(),
-            project: project.into(),
-            branch: "master".into(),
-            commit: "0".into(),
-            path: "zuul.yaml".into(),
-            trusted: project == "config",
-            text: text.into(),
-        })
-        .collect();
-    let drivers = BTreeMap::from([("local".to_string(), "git".to_string())]);
-    let layout = Layout::build(&tenant, &drivers, &files);
+    let layout = layout_of(text).expect("the fixed tenant parses");
     let last_line = text.lines().count().max(1) + 1;
     for error in &layout.errors {
         assert!(
@@ -120,12 +85,7 @@ fn check(text: &str, what: &str) {
             "{what}: {error} is past the end\n{text}"
         );
     }
-    for pipeline in &layout.pipelines {
-        for project in ["config", "demo"] {
-            let files = ["src/a".to_string()];
-            let _ = layout.job_graph_for_files(&pipeline.name, project, "master", Some(&files));
-        }
-    }
+    freeze_all(&layout);
 }
 
 #[test]
