@@ -16,6 +16,7 @@
 //! | [`process`] | one playbook process: output, timeout, killing its group |
 //! | [`job_output`] | job-output.txt and the live log |
 //! | [`phase`] | the pre-run / run / post-run sequence and its result |
+//! | [`crate::nodes`] | (outside) nodes from providers, in [`AnsibleExecutor::with_nodes`] |
 //! | [`zuul_return`] | data a job returns to its children (Zuul's `zuul_return`) |
 
 pub mod ansible;
@@ -37,6 +38,7 @@ use tokio::sync::OnceCell;
 use tracing::Instrument;
 
 use crate::merger::Merger;
+use crate::nodes::{NodeError, NodeLease, NodeLog, NodeProviders};
 
 pub use ansible::ensure_ansible;
 pub use workspace::Checkout;
@@ -63,6 +65,9 @@ pub enum ExecutorError {
     /// The work or log dir could not be written.
     #[error("preparing the workspace failed: {0}")]
     Workspace(String),
+    /// A provider gave no node; the build ends as NODE_FAILURE.
+    #[error("{0}")]
+    Nodes(#[from] NodeError),
     /// ansible-playbook could not be started or watched.
     #[error("running {program} failed: {source}")]
     Spawn {
@@ -71,6 +76,16 @@ pub enum ExecutorError {
         /// The OS error.
         source: std::io::Error,
     },
+}
+
+impl ExecutorError {
+    /// The build result this error gives.
+    pub fn result(&self) -> BuildResult {
+        match self {
+            ExecutorError::Nodes(_) => BuildResult::NodeFailure,
+            _ => BuildResult::Error,
+        }
+    }
 }
 
 /// What an [`AnsibleExecutor`] needs.
@@ -92,12 +107,15 @@ pub struct AnsibleExecutor {
     inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     settings: ExecutorSettings,
     /// The merger, seen through the one operation a build needs.
     checkout: Arc<dyn Checkout>,
     /// The resolved ansible-playbook, found (or installed) once for all builds.
     ansible: OnceCell<PathBuf>,
+    /// Where nodes other than the local machine come from.
+    nodes: NodeProviders,
 }
 
 impl AnsibleExecutor {
@@ -108,7 +126,16 @@ impl AnsibleExecutor {
                 checkout: Arc::new(settings.merger.clone()),
                 settings,
                 ansible: OnceCell::new(),
+                nodes: NodeProviders::default(),
             }),
+        }
+    }
+
+    /// The same executor, getting nodes whose labels they serve from `nodes`.
+    pub fn with_nodes(self, nodes: NodeProviders) -> Self {
+        let inner = Arc::unwrap_or_clone(self.inner);
+        AnsibleExecutor {
+            inner: Arc::new(Inner { nodes, ..inner }),
         }
     }
 
@@ -175,11 +202,11 @@ async fn run_build(
             request.job.name, request.uuid
         ))
         .await;
-    let (result, error_detail) = match execute(inner, &request, paths, &mut output).await {
+    let (result, error_detail) = match with_nodes(inner, &request, paths, &mut output).await {
         Ok(result) => (result, None),
         Err(e) => {
             output.line(&format!("ERROR: {e}")).await;
-            (BuildResult::Error, Some(e.to_string()))
+            (e.result(), Some(e.to_string()))
         }
     };
     let data = match zuul_return::read(&work_root).await {
@@ -206,15 +233,51 @@ async fn run_build(
     }
 }
 
-async fn execute(
+/// Runs the build on nodes from the providers, released however it ends
+/// (a dropped build releases them through the lease's own drop).
+async fn with_nodes(
     inner: &Inner,
     request: &BuildRequest,
     paths: BuildPaths,
     output: &mut JobOutput,
 ) -> Result<BuildResult, ExecutorError> {
+    let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = lines.clone();
+    let log: NodeLog = Arc::new(move |line: &str| {
+        if let Ok(mut lines) = sink.lock() {
+            lines.push(line.to_string());
+        }
+    });
+    let acquired = inner.nodes.acquire(request, log).await;
+    flush_lines(&lines, output).await;
+    let mut lease = acquired?;
+    let result = execute(inner, request, paths, &lease, output).await;
+    lease.release().await;
+    flush_lines(&lines, output).await;
+    result
+}
+
+/// Writes the node lines gathered so far into the job output.
+async fn flush_lines(lines: &std::sync::Mutex<Vec<String>>, output: &mut JobOutput) {
+    let taken = lines.lock().map(|mut l| std::mem::take(&mut *l));
+    for line in taken.unwrap_or_default() {
+        output.line(&line).await;
+    }
+}
+
+async fn execute(
+    inner: &Inner,
+    request: &BuildRequest,
+    paths: BuildPaths,
+    lease: &NodeLease,
+    output: &mut JobOutput,
+) -> Result<BuildResult, ExecutorError> {
     let ansible = inner.ansible_playbook().await?;
     output.line("Preparing the workspace").await;
     let workspace = workspace::prepare(request, paths, inner.checkout.as_ref()).await?;
+    vars::add_provider_nodes(&workspace.paths.inventory_file, lease.host_vars())
+        .await
+        .map_err(|e| ExecutorError::Workspace(e.to_string()))?;
     zuul_return::install(&workspace.paths.work_root)
         .await
         .map_err(|e| ExecutorError::Workspace(e.to_string()))?;

@@ -9,6 +9,7 @@
 //! | [`merger`] | git operations: repo cache, reading config files, build workspaces |
 //! | [`keys`] | each project's RSA key pair for its secrets, under the state dir |
 //! | [`executor`] | Ansible runs: inventory, zuul vars, logs, timeouts |
+//! | [`nodes`] | node providers: Kubernetes pods as nodes, with console tunnels |
 //! | [`store`] | diesel schema and queries (SQLite or PostgreSQL) |
 //! | [`web`] | actix-web: Zuul's REST API, the console-stream websocket, the UI |
 //! | [`quickstart`] | creates the quickstart's example repos on first start |
@@ -18,6 +19,7 @@ pub mod drivers;
 pub mod executor;
 pub mod keys;
 pub mod merger;
+pub mod nodes;
 pub mod quickstart;
 pub mod server;
 pub mod store;

@@ -61,13 +61,23 @@ pub async fn serve(config_path: &Path) -> anyhow::Result<()> {
     let merger = Merger::new(config.state_dir.join("git"), config.connections.clone());
     let log_hub = LogHub::new();
     let keys = crate::keys::KeyStore::new(&config.state_dir);
+    // Tunnels a crashed run of this server left would hold ports and spin.
+    let marker = crate::nodes::tunnel_marker(&config.state_dir);
+    let reaped = portcullis_actors::tunnel::reap_leftover_tunnels(&marker);
+    if reaped > 0 {
+        tracing::warn!(reaped, "ended tunnel processes a previous run left");
+    }
+    let nodes = crate::nodes::NodeProviders::new(&config.node_providers, &marker);
     let ports = Ports {
-        executor: Arc::new(AnsibleExecutor::new(ExecutorSettings {
-            state_dir: config.state_dir.clone(),
-            ansible_playbook: config.executor.ansible_playbook.clone(),
-            merger: merger.clone(),
-            web_root: config.web_root.clone(),
-        })),
+        executor: Arc::new(
+            AnsibleExecutor::new(ExecutorSettings {
+                state_dir: config.state_dir.clone(),
+                ansible_playbook: config.executor.ansible_playbook.clone(),
+                merger: merger.clone(),
+                web_root: config.web_root.clone(),
+            })
+            .with_nodes(nodes),
+        ),
         store: Arc::new(store.clone()),
         loader: Arc::new(RepoLayoutLoader::new(merger.clone()).with_keys(keys.clone())),
         merger: Arc::new(merger.clone()),
@@ -89,9 +99,11 @@ pub async fn serve(config_path: &Path) -> anyhow::Result<()> {
     tracing::info!(%addr, "portcullis is serving; web UI at {}", config.web_root);
     // The web server stops on SIGINT/SIGTERM; dropping the pollers and stopping the
     // system then stops every actor, and with them every build's processes.
-    server.await.context("web server failed")?;
+    let served = server.await.context("web server failed");
     actix::System::current().stop();
-    Ok(())
+    // Dropped tunnels kill their groups; this catches any the drop missed.
+    portcullis_actors::tunnel::reap_leftover_tunnels(&marker);
+    served
 }
 
 /// The projects each connection serves, over all tenants.

@@ -155,5 +155,40 @@ pub fn inventory(request: &BuildRequest, zuul: &Value) -> Value {
     json!({ "all": all })
 }
 
+/// Replaces the hosts of the inventory at `path` given by providers with
+/// their `host_vars` (by node name).
+pub async fn add_provider_nodes(path: &Path, host_vars: Map<String, Value>) -> std::io::Result<()> {
+    if host_vars.is_empty() {
+        return Ok(());
+    }
+    let text = tokio::fs::read_to_string(path).await?;
+    let mut inventory: Value = serde_yaml::from_str(&text).map_err(std::io::Error::other)?;
+    with_provider_nodes(&mut inventory, host_vars);
+    let text = serde_yaml::to_string(&inventory).map_err(std::io::Error::other)?;
+    tokio::fs::write(path, text).await
+}
+
+/// Puts each provider host's vars into `all.hosts`, over the local defaults.
+pub fn with_provider_nodes(inventory: &mut Value, host_vars: Map<String, Value>) {
+    let Some(hosts) = inventory
+        .pointer_mut("/all/hosts")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    for (node, vars) in host_vars {
+        let Some(Value::Object(host)) = hosts.get_mut(&node) else {
+            continue;
+        };
+        // A pod runs its own python; the executor's interpreter path is meaningless there.
+        host.remove("ansible_python_interpreter");
+        if let Value::Object(vars) = vars {
+            for (key, value) in vars {
+                host.insert(key, value);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,127 @@
+//! Node providers: where a build's nodes come from besides the executor's
+//! own machine.
+//!
+//! The executor asks [`NodeProviders::acquire`] for the nodes of a build's
+//! nodeset before its playbooks run. A node whose label a provider serves
+//! gets a [`NodeLease`] entry with its inventory host vars; every other node
+//! stays local. The lease gives everything back in [`NodeLease::release`],
+//! and, should the build be dropped (cancel, timeout, panic), in its `Drop`.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`kubernetes`] | pods as nodes (kube crate), with a console tunnel each |
+
+pub mod kubernetes;
+
+use std::sync::Arc;
+
+use portcullis_actors::BuildRequest;
+use portcullis_config::server::NodeProvider as NodeProviderConfig;
+use serde_json::{Map, Value};
+
+pub use kubernetes::{KubernetesNodes, NodeError};
+
+/// Where a build's log lines about its nodes go.
+pub type NodeLog = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Every configured provider of a server.
+#[derive(Clone, Default)]
+pub struct NodeProviders {
+    kubernetes: Vec<KubernetesNodes>,
+}
+
+impl NodeProviders {
+    /// The providers of the server config; `tunnel_marker` tags their tunnels.
+    pub fn new(configs: &[NodeProviderConfig], tunnel_marker: &str) -> NodeProviders {
+        let kubernetes = configs
+            .iter()
+            .map(|config| match config {
+                NodeProviderConfig::Kubernetes(k) => KubernetesNodes::new(k.clone(), tunnel_marker),
+            })
+            .collect();
+        NodeProviders { kubernetes }
+    }
+
+    /// Gets the nodes of `request` that a provider serves; on error nothing is left behind.
+    pub async fn acquire(
+        &self,
+        request: &BuildRequest,
+        log: NodeLog,
+    ) -> Result<NodeLease, NodeError> {
+        let mut lease = NodeLease::default();
+        for provider in &self.kubernetes {
+            let nodes: Vec<(String, String)> = request
+                .job
+                .nodeset
+                .nodes
+                .iter()
+                .filter(|node| provider.serves(&node.label))
+                .map(|node| (node.name.clone(), node.label.clone()))
+                .collect();
+            if nodes.is_empty() {
+                continue;
+            }
+            match provider.acquire(&request.uuid, &nodes, log.clone()).await {
+                Ok(pods) => lease.kubernetes.push(pods),
+                Err(e) => {
+                    lease.release().await;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(lease)
+    }
+}
+
+/// The nodes a build holds from providers.
+#[derive(Default)]
+pub struct NodeLease {
+    kubernetes: Vec<kubernetes::PodLease>,
+}
+
+impl NodeLease {
+    /// Inventory host vars by node name, for the nodes a provider gave.
+    pub fn host_vars(&self) -> Map<String, Value> {
+        self.kubernetes
+            .iter()
+            .flat_map(|pods| pods.host_vars())
+            .collect()
+    }
+
+    /// Stops the tunnels and deletes the pods (and per-build namespaces).
+    pub async fn release(&mut self) {
+        for pods in self.kubernetes.drain(..) {
+            pods.release().await;
+        }
+    }
+}
+
+/// The tunnel marker of a server whose state dir is `state_dir`: the same on
+/// every start of it, so a new run finds what a crashed one left, and
+/// different for two servers on one machine.
+pub fn tunnel_marker(state_dir: &std::path::Path) -> String {
+    use sha1::{Digest, Sha1};
+    let dir = std::fs::canonicalize(state_dir).unwrap_or_else(|_| state_dir.to_path_buf());
+    let digest = Sha1::digest(dir.as_os_str().as_encoded_bytes());
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("portcullis-{hex}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tunnel_marker_is_stable_per_state_dir() {
+        let a = tunnel_marker(std::path::Path::new("/nonexistent/a/state"));
+        assert_eq!(
+            a,
+            tunnel_marker(std::path::Path::new("/nonexistent/a/state"))
+        );
+        assert_ne!(
+            a,
+            tunnel_marker(std::path::Path::new("/nonexistent/b/state"))
+        );
+        assert!(!a.contains('/'), "{a}");
+    }
+}
