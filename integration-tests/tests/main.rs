@@ -9,6 +9,7 @@ mod console_stream;
 mod gating;
 mod history;
 mod jobs;
+mod pod_nodes;
 mod live_log;
 mod reconfigure;
 mod review_flow;
