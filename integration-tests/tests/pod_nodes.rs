@@ -8,14 +8,27 @@ use std::sync::Arc;
 use portcullis::nodes::{KubernetesNodes, NodeError, NodeLog};
 use portcullis_config::server::{KubernetesProvider, NamespacePolicy, PodLabel};
 use portcullis_integration_tests::tunnel_harness::{kubectl, within, Cluster, DEFAULT_KUBECTL};
+use portcullis_kube_sim::HOLD_PENDING;
 
 fn provider(cluster: &Cluster, kubeconfig: PathBuf, kubectl_path: PathBuf) -> KubernetesNodes {
+    KubernetesNodes::new(config(kubeconfig, kubectl_path), &marker(cluster))
+}
+
+/// A tunnel marker of this test's own, so reaps elsewhere never touch it.
+fn marker(cluster: &Cluster) -> String {
+    let dir = cluster.dir().display().to_string();
+    format!("pod-nodes-{}", dir.replace('/', "-"))
+}
+
+/// A provider config serving label `pod`, a namespace per build.
+fn config(kubeconfig: PathBuf, kubectl_path: PathBuf) -> KubernetesProvider {
     let label = PodLabel {
         image: "debian:bookworm".into(),
         cpu: Some("500m".into()),
         memory: None,
+        annotations: BTreeMap::new(),
     };
-    let config = KubernetesProvider {
+    KubernetesProvider {
         name: "sim".into(),
         kubeconfig,
         context: Some("sim".into()),
@@ -23,12 +36,7 @@ fn provider(cluster: &Cluster, kubeconfig: PathBuf, kubectl_path: PathBuf) -> Ku
         kubectl: kubectl_path,
         start_timeout: 10.0,
         labels: BTreeMap::from([("pod".to_string(), label)]),
-    };
-    let marker = format!(
-        "pod-nodes-{}",
-        cluster.dir().display().to_string().replace('/', "-")
-    );
-    KubernetesNodes::new(config, &marker)
+    }
 }
 
 fn quiet() -> NodeLog {
@@ -100,6 +108,28 @@ async fn a_missing_kubectl_is_a_node_error_and_leaves_no_namespace() {
         };
         assert!(err.to_string().contains("/nonexistent/kubectl"), "{err}");
         assert!(cluster.sim.pod_json("portcullis-b3", "b3-worker").is_none());
+    })
+    .await;
+}
+
+#[actix::test]
+async fn a_pod_that_never_runs_is_a_node_error_after_the_start_timeout_and_is_deleted() {
+    within(30, async {
+        // Given a label whose pods the simulated cluster keeps Pending
+        let cluster = Cluster::start().await;
+        let mut config = config(cluster.kubeconfig.clone(), kubectl(DEFAULT_KUBECTL));
+        let label = config.labels.get_mut("pod").expect("label pod");
+        label.annotations.insert(HOLD_PENDING.into(), "true".into());
+        // When a build asks for one, with a 1 s start timeout
+        config.start_timeout = 1.0;
+        let nodes_provider = KubernetesNodes::new(config, &marker(&cluster));
+        let err = nodes_provider.acquire("b4", &nodes(), quiet()).await.err();
+        // Then it ends with the reason, and the pending pod is gone
+        let Some(err @ NodeError::NotRunning { .. }) = err else {
+            panic!("expected a not-running error, got {err:?}");
+        };
+        assert!(err.to_string().contains("start-timeout"), "{err}");
+        assert!(cluster.sim.pod_json("portcullis-b4", "b4-worker").is_none());
     })
     .await;
 }

@@ -368,6 +368,7 @@ fn pod_of(name: &str, build: &str, spec: &PodLabel) -> Pod {
         metadata: ObjectMeta {
             name: Some(name.to_string()),
             labels: Some(labels),
+            annotations: (!spec.annotations.is_empty()).then(|| spec.annotations.clone()),
             ..ObjectMeta::default()
         },
         spec: Some(PodSpec {

@@ -15,6 +15,7 @@
 //!         image: debian:bookworm
 //!         cpu: 500m
 //!         memory: 512Mi
+//!         annotations: {team: ci}
 //! ```
 //!
 //! A nodeset node whose label no provider serves runs on the executor's
@@ -83,6 +84,8 @@ pub struct PodLabel {
     pub cpu: Option<String>,
     /// Memory request and limit (Kubernetes quantity), if any.
     pub memory: Option<String>,
+    /// Annotations of the pod (for admission controllers and the like).
+    pub annotations: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -112,6 +115,8 @@ pub(super) struct RawPodLabel {
     image: String,
     cpu: Option<String>,
     memory: Option<String>,
+    #[serde(default)]
+    annotations: BTreeMap<String, String>,
 }
 
 fn per_build() -> String {
@@ -158,6 +163,7 @@ pub(super) fn resolve(
                 image: raw.image,
                 cpu: raw.cpu,
                 memory: raw.memory,
+                annotations: raw.annotations,
             };
             (label, pod)
         });
