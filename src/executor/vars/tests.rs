@@ -114,3 +114,31 @@ fn every_node_runs_locally_and_groups_list_their_members() {
     names.sort();
     assert_eq!(names, vec!["db", "web"]);
 }
+
+#[test]
+fn a_provider_node_gets_its_connection_vars_and_local_nodes_stay_local() {
+    // Given a nodeset of a pod node and a local node
+    let node = |name: &str, label: &str| Node {
+        name: name.into(),
+        label: label.into(),
+    };
+    let nodeset = Nodeset {
+        nodes: vec![node("pod", "pod-debian"), node("here", "local")],
+        ..Nodeset::default()
+    };
+    let mut inv = inventory(&request(nodeset), &json!({}));
+    // When the provider's host vars are put in
+    let mut pod = serde_json::Map::new();
+    pod.insert(
+        "pod".into(),
+        json!({"ansible_connection": "kubectl", "zuul_console_port": 4242}),
+    );
+    with_provider_nodes(&mut inv, pod);
+    // Then the pod host speaks kubectl with its tunnel port, without the executor's python
+    let hosts = &inv["all"]["hosts"];
+    assert_eq!(hosts["pod"]["ansible_connection"], "kubectl");
+    assert_eq!(hosts["pod"]["zuul_console_port"], 4242);
+    assert!(hosts["pod"].get("ansible_python_interpreter").is_none());
+    assert_eq!(hosts["pod"]["zuul_node"]["label"], "pod-debian");
+    assert_eq!(hosts["here"]["ansible_connection"], "local");
+}
