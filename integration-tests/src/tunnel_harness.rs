@@ -96,6 +96,20 @@ impl Cluster {
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
+
+    /// A server config `node-providers` section serving label `pod` from
+    /// this cluster, a namespace per build, with `kubectl` and a pod start
+    /// timeout of `start_timeout` seconds.
+    pub fn provider_yaml(&self, kubectl: &Path, start_timeout: u64) -> String {
+        format!(
+            "node-providers:\n  - name: sim\n    driver: kubernetes\n    \
+             kubeconfig: {}\n    context: {CONTEXT}\n    namespace: per-build\n    \
+             kubectl: {}\n    start-timeout: {start_timeout}\n    labels:\n      \
+             pod: {{image: \"debian:bookworm\"}}\n",
+            self.kubeconfig.display(),
+            kubectl.display(),
+        )
+    }
 }
 
 /// The server's defaults with kubectl `1.NN` and a marker of the test's own.
