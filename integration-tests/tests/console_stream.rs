@@ -17,7 +17,7 @@ use crate::jobs;
 use crate::live_log::{console_stream, read_to_close, read_until, Socket};
 
 /// Opens the build's console stream.
-async fn follow(server: &TestServer, uuid: &str) -> Socket {
+pub(crate) async fn follow(server: &TestServer, uuid: &str) -> Socket {
     let mut socket = console_stream(server).await;
     let request = serde_json::json!({"uuid": uuid, "logfile": "console.log"});
     socket
@@ -28,7 +28,7 @@ async fn follow(server: &TestServer, uuid: &str) -> Socket {
 }
 
 /// The job-output.txt the server serves for build `uuid`, now.
-async fn served_log(server: &TestServer, uuid: &str) -> String {
+pub(crate) async fn served_log(server: &TestServer, uuid: &str) -> String {
     let url = format!("{}/logs/{uuid}/job-output.txt", server.base_url);
     let (code, log) = server.get_text(&url).await;
     assert_eq!(code, 200, "{log}");
@@ -63,7 +63,7 @@ fn processes_tagged(uuid: &str) -> Vec<String> {
 }
 
 /// Makes a fifo: a reader of it blocks until the test writes.
-fn fifo(path: &Path) {
+pub(crate) fn fifo(path: &Path) {
     let made = Command::new("mkfifo")
         .arg(path)
         .status()
@@ -72,7 +72,7 @@ fn fifo(path: &Path) {
 }
 
 /// Lets a command blocked on reading `fifo` go on.
-async fn release(fifo: &Path) {
+pub(crate) async fn release(fifo: &Path) {
     let fifo = fifo.to_path_buf();
     // Opening a fifo for writing blocks until its reader has it open.
     let write = tokio::task::spawn_blocking(move || std::fs::write(fifo, "go\n"));

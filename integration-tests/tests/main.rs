@@ -10,6 +10,7 @@ mod gating;
 mod history;
 mod jobs;
 mod live_log;
+mod pod_jobs;
 mod pod_nodes;
 mod reconfigure;
 mod review_flow;

@@ -36,7 +36,8 @@ pub const LOCAL_PORT_VAR: &str = "portcullis_console_local_port";
 /// The extra var giving the folder of their console logs.
 pub const LOCAL_DIR_VAR: &str = "portcullis_console_local_dir";
 
-/// The plugin files, by path under the plugin dir.
+/// The plugin files, by path under the plugin dir: the console plugins and
+/// the `kubectl` connection plugin.
 const PLUGINS: &[(&str, &str)] = &[
     (
         "module_utils/portcullis_console.py",
@@ -57,6 +58,12 @@ const PLUGINS: &[(&str, &str)] = &[
     (
         "callback/portcullis_stream.py",
         include_str!("plugins/callback/portcullis_stream.py"),
+    ),
+    // Not console code, but shipped the same way: the connection to pod
+    // nodes (`ansible_connection: kubectl`), which ansible-core lacks.
+    (
+        "connection/kubectl.py",
+        include_str!("plugins/connection/kubectl.py"),
     ),
 ];
 
@@ -95,6 +102,7 @@ pub fn ansible_cfg_lines(work_root: &Path) -> String {
         "stdout_callback = portcullis_stream\n\
          callback_plugins = {dir}/callback:~/.ansible/plugins/callback:/usr/share/ansible/plugins/callback\n\
          action_plugins = {dir}/action:~/.ansible/plugins/action:/usr/share/ansible/plugins/action\n\
+         connection_plugins = {dir}/connection:~/.ansible/plugins/connection:/usr/share/ansible/plugins/connection\n\
          library = {dir}/library:~/.ansible/plugins/modules:/usr/share/ansible/plugins/modules\n\
          module_utils = {dir}/module_utils:~/.ansible/plugins/module_utils:/usr/share/ansible/plugins/module_utils\n"
     )
