@@ -157,6 +157,51 @@ async fn a_job_on_a_pod_node_streams_its_commands_output_live_through_the_tunnel
     .await;
 }
 
+// Multi-threaded: the simulated cluster serves kubectl from this process.
+#[tokio::test(flavor = "multi_thread")]
+async fn files_go_to_and_come_back_from_a_pod_node_through_the_kubectl_connection() {
+    // Given a job on a pod node that copies a text to the pod, reads it there
+    // with a command, and fetches it back into the build's log dir (kube-sim's
+    // pods share the host's filesystem, so the pod's file is in the test's dir)
+    let cluster = Cluster::start().await;
+    let server = server_on(cluster.provider_yaml(&kubectl(DEFAULT_KUBECTL), 60)).await;
+    let in_pod = cluster.dir().join("sent.txt");
+    let tasks = format!(
+        "    - ansible.builtin.copy:\n        content: \"payload of {{{{ zuul.build }}}}\\n\"\n        \
+         dest: {pod_file}\n    \
+         - ansible.builtin.command: cat {pod_file}\n    \
+         - ansible.builtin.fetch:\n        src: {pod_file}\n        \
+         dest: \"{{{{ zuul.executor.log_root }}}}/fetched.txt\"\n        flat: true\n",
+        pod_file = in_pod.display()
+    );
+    let newrev = server.demo.commit(
+        "Add a job that moves files to and from a pod",
+        &[
+            (".zuul.yaml", &pod_job("files")),
+            ("playbooks/files.yaml", &pod_playbook(&tasks)),
+        ],
+    );
+    within(120, async {
+        // When the build has run
+        let build = server.finished_build("files", &newrev).await;
+        let uuid = build["uuid"].as_str().expect("uuid");
+        let log = served_log(&server, uuid).await;
+        assert_eq!(build["result"], "SUCCESS", "{log}");
+
+        // Then the pod got the file, its command read it, and the fetched
+        // copy is the same text
+        let payload = format!("payload of {uuid}\n");
+        assert_eq!(std::fs::read_to_string(&in_pod).expect("sent.txt"), payload);
+        assert!(
+            log.contains(&format!(" | worker | payload of {uuid}")),
+            "{log}"
+        );
+        let url = format!("{}/logs/{uuid}/fetched.txt", server.base_url);
+        assert_eq!(server.get_text(&url).await, (200, payload));
+    })
+    .await;
+}
+
 /// Runs a job on a `pod` node of a provider given by `provider_yaml` and
 /// returns the finished build, its API record and its log; a hang fails.
 async fn failed_pod_build(provider_yaml: String) -> (Value, String) {
