@@ -202,6 +202,62 @@ async fn files_go_to_and_come_back_from_a_pod_node_through_the_kubectl_connectio
     .await;
 }
 
+// Multi-threaded: the simulated cluster serves kubectl from this process.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pod_deleted_under_a_running_job_makes_its_host_unreachable_not_a_hang() {
+    // Given a job on a pod node whose first command waits on a fifo, with
+    // its failure ignored (which would let the play go on to the second
+    // command, but does not cover an unreachable host)
+    let cluster = Cluster::start().await;
+    let server = server_on(cluster.provider_yaml(&kubectl(DEFAULT_KUBECTL), 60)).await;
+    let gate = cluster.dir().join("gate.fifo");
+    fifo(&gate);
+    let tasks = format!(
+        "    - ansible.builtin.shell: \"echo waiting in the pod; read go < {}\"\n      \
+         ignore_errors: true\n    - ansible.builtin.command: echo after the pod went\n",
+        gate.display()
+    );
+    let newrev = server.demo.commit(
+        "Add a job whose pod goes away",
+        &[
+            (".zuul.yaml", &pod_job("orphaned")),
+            ("playbooks/orphaned.yaml", &pod_playbook(&tasks)),
+        ],
+    );
+    within(120, async {
+        let uuid = server.running_build("orphaned", &newrev).await;
+        let mut socket = follow(&server, &uuid).await;
+        read_until(&mut socket, "| worker | waiting in the pod").await;
+
+        // When the pod is deleted while the command runs in it
+        let (namespace, pod) = running_pod(&served_log(&server, &uuid).await);
+        let handle = cluster.sim.pod(&namespace, &pod).expect("the pod runs");
+        cluster
+            .sim
+            .delete_pod(&handle)
+            .await
+            .expect("delete the pod");
+
+        // Then the build ends on its own: kubectl's failure to reach the pod
+        // makes the host unreachable, with kubectl's reason, and the play
+        // stops there
+        let build = server.finished_build("orphaned", &newrev).await;
+        let log = served_log(&server, &uuid).await;
+        assert_eq!(build["result"], "FAILURE", "{log}");
+        assert!(!log.contains("| worker | after the pod went"), "{log}");
+        let unreachable = log
+            .lines()
+            .find(|l| l.contains("UNREACHABLE!"))
+            .unwrap_or_else(|| panic!("no unreachable host:\n{log}"));
+        assert!(
+            unreachable.contains(&format!("kubectl exec into {namespace}/{pod} failed")),
+            "{unreachable}"
+        );
+        assert_eq!(tunnel_processes(&server), Vec::<u32>::new());
+    })
+    .await;
+}
+
 /// Runs a job on a `pod` node of a provider given by `provider_yaml` and
 /// returns the finished build, its API record and its log; a hang fails.
 async fn failed_pod_build(provider_yaml: String) -> (Value, String) {
