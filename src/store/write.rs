@@ -144,6 +144,7 @@ fn buildset_started(conn: &mut AnyConnection, r: BuildsetStarted) -> Result<(), 
         event_timestamp,
     } = r;
     use zuul_buildset as bs;
+    let change = item.change.as_ref();
     diesel::insert_into(bs::table)
         .values((
             bs::uuid.eq(uuid),
@@ -154,6 +155,9 @@ fn buildset_started(conn: &mut AnyConnection, r: BuildsetStarted) -> Result<(), 
             bs::ref_.eq(Some(item.ref_name)),
             bs::oldrev.eq(Some(item.oldrev)),
             bs::newrev.eq(Some(item.newrev)),
+            bs::change.eq(change.map(|c| c.number as i64)),
+            bs::patchset.eq(change.map(|c| c.patchset.clone())),
+            bs::ref_url.eq(change.and_then(|c| c.url.clone())),
             bs::event_id.eq(Some(event_id)),
             bs::event_timestamp.eq(Some(naive(event_timestamp))),
             bs::updated.eq(now()),

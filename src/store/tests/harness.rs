@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use diesel::{Connection, PgConnection, RunQueryDsl};
+use portcullis_actors::change::ChangeRef;
 use portcullis_actors::port::StoreRecord;
 use portcullis_actors::{BuildResult, ItemRef};
 
@@ -126,6 +127,8 @@ pub struct Item {
     pub project: &'static str,
     /// Branch (the ref is `refs/heads/<branch>`).
     pub branch: &'static str,
+    /// The review change and patchset, when the item is one.
+    pub change: Option<(u64, &'static str)>,
 }
 
 /// Records a buildset and its jobs through the engine's port, one minute per
@@ -190,6 +193,12 @@ pub fn item_ref(item: &Item) -> ItemRef {
         tag: None,
         oldrev: format!("{}-old", item.uuid),
         newrev: format!("{}-new", item.uuid),
-        change: None,
+        change: item.change.map(|(number, patchset)| ChangeRef {
+            number,
+            patchset: patchset.into(),
+            url: Some(format!("https://review.example/{number}")),
+            message: String::new(),
+            depends_on: Vec::new(),
+        }),
     }
 }

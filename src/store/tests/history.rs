@@ -13,6 +13,7 @@ fn gate_item() -> Item {
         pipeline: "gate",
         project: "org/api",
         branch: "master",
+        change: Some((42, "3")),
     }
 }
 
@@ -45,6 +46,9 @@ async fn a_recorded_buildset_reads_back_with_its_builds(db: &TestDb) {
     assert_eq!(set.r#ref.as_deref(), Some("refs/heads/master"));
     assert_eq!(set.oldrev.as_deref(), Some("bs1-old"));
     assert_eq!(set.newrev.as_deref(), Some("bs1-new"));
+    assert_eq!(set.change, Some(42));
+    assert_eq!(set.patchset.as_deref(), Some("3"));
+    assert_eq!(set.ref_url.as_deref(), Some("https://review.example/42"));
     assert_eq!(set.result.as_deref(), Some("FAILURE"));
     assert_eq!(set.message.as_deref(), Some("Build report for bs1"));
     assert_eq!(set.event_id.as_deref(), Some("event-bs1"));

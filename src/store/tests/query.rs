@@ -18,6 +18,7 @@ fn item(
         pipeline,
         project,
         branch,
+        change: None,
     }
 }
 
@@ -47,7 +48,10 @@ async fn history(db: &TestDb) -> Store {
         0,
     )
     .await;
-    let b = item("B", "acme", "gate", "org/api", "stable/1");
+    let b = Item {
+        change: Some((42, "3")),
+        ..item("B", "acme", "gate", "org/api", "stable/1")
+    };
     seed(&store, b, vec![job("unit", BuildResult::Failure)], 20).await;
     let c = item("C", "acme", "check", "org/web", "master");
     seed(
@@ -59,23 +63,7 @@ async fn history(db: &TestDb) -> Store {
     .await;
     let d = item("D", "other", "check", "org/api", "master");
     seed(&store, d, vec![job("lint", BuildResult::Success)], 60).await;
-    set_change(&store, "B", 42, "3").await;
     store
-}
-
-/// Gives a buildset a review change, which the engine's records do not carry yet.
-async fn set_change(store: &Store, uuid: &'static str, change: i64, patchset: &'static str) {
-    use crate::store::schema::zuul_buildset as bs;
-    use diesel::prelude::*;
-    store
-        .run(move |conn| {
-            diesel::update(bs::table.filter(bs::uuid.eq(uuid)))
-                .set((bs::change.eq(Some(change)), bs::patchset.eq(Some(patchset))))
-                .execute(conn)?;
-            Ok(())
-        })
-        .await
-        .expect("set change");
 }
 
 /// The uuids of the acme builds the query string selects, in order.
