@@ -4,6 +4,7 @@
 //! over the console-stream websocket, and the results bad provider input gives.
 
 use std::path::Path;
+use std::time::Duration;
 
 use portcullis::nodes::tunnel_marker;
 use portcullis_actors::tunnel::MARKER_VAR;
@@ -116,7 +117,10 @@ async fn a_job_on_a_pod_node_streams_its_commands_output_live_through_the_tunnel
         // Then the first line arrives while the command still waits, streamed
         // from host `worker`, and it ran in the build's pod: Ansible reached
         // the pod through the kubectl connection
-        let before = read_until(&mut socket, "first line of the command").await;
+        let first_line = read_until(&mut socket, "first line of the command");
+        let before = tokio::time::timeout(Duration::from_secs(60), first_line)
+            .await
+            .expect("the first line streams while the command waits");
         assert!(!before.contains("second line of the command"), "{before}");
         let log = served_log(&server, &uuid).await;
         let (namespace, pod) = running_pod(&log);
