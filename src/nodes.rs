@@ -6,6 +6,9 @@
 //! gets a [`NodeLease`] entry with its inventory host vars; every other node
 //! stays local. The lease gives everything back in [`NodeLease::release`],
 //! and, should the build be dropped (cancel, timeout, panic), in its `Drop`.
+//! A server that shuts down gives back every lease still out with
+//! [`NodeProviders::release_all`]; one that starts deletes what a crashed
+//! run left with [`NodeProviders::delete_leftovers`].
 //!
 //! | module | what it holds |
 //! |---|---|
@@ -70,6 +73,28 @@ impl NodeProviders {
             }
         }
         Ok(lease)
+    }
+
+    /// Gives back every lease still out, all at once (tunnels stopped,
+    /// kubectl's last lines logged, pods and per-build namespaces deleted),
+    /// and refuses acquires from now on. Returns how many leases it released.
+    pub async fn release_all(&self) -> usize {
+        let released = self.kubernetes.iter().map(KubernetesNodes::release_all);
+        futures_util::future::join_all(released).await.iter().sum()
+    }
+
+    /// Deletes the pods and namespaces a previous run of this server left
+    /// (they carry its marker), provider by provider; a provider that cannot
+    /// be reached is logged and skipped. Returns how many it deleted.
+    pub async fn delete_leftovers(&self) -> usize {
+        let mut deleted = 0;
+        for provider in &self.kubernetes {
+            match provider.delete_leftovers().await {
+                Ok(n) => deleted += n,
+                Err(e) => tracing::warn!("leftovers of a previous run not deleted: {e}"),
+            }
+        }
+        deleted
     }
 }
 

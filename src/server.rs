@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use portcullis_actors::scheduler::Scheduler;
@@ -18,6 +19,14 @@ use crate::merger::layout_loader::RepoLayoutLoader;
 use crate::merger::Merger;
 use crate::store::Store;
 use crate::web::{self, WebState};
+
+/// How long a stopping server gives the node providers to give back the
+/// nodes of builds still running (tunnels stopped, pods deleted); what is
+/// left after it, the next start deletes.
+const RELEASE_BOUND: Duration = Duration::from_secs(30);
+/// How long a starting server looks for pods and namespaces a crashed run
+/// left, so that an unreachable cluster delays the start only this much.
+const LEFTOVER_BOUND: Duration = Duration::from_secs(15);
 
 /// Reads and checks the server config and the tenant config it names.
 pub fn load_config(path: &Path) -> anyhow::Result<(ServerConfig, TenantConfig)> {
@@ -68,6 +77,15 @@ pub async fn serve(config_path: &Path) -> anyhow::Result<()> {
         tracing::warn!(reaped, "ended tunnel processes a previous run left");
     }
     let nodes = crate::nodes::NodeProviders::new(&config.node_providers, &marker);
+    // Before any build: the sweep cannot tell a crashed run's pods from this run's.
+    match tokio::time::timeout(LEFTOVER_BOUND, nodes.delete_leftovers()).await {
+        Ok(0) => {}
+        Ok(deleted) => tracing::warn!(deleted, "deleted pods or namespaces a previous run left"),
+        Err(_) => tracing::warn!(
+            "looking for pods a previous run left took over {} s; skipped",
+            LEFTOVER_BOUND.as_secs()
+        ),
+    }
     let ports = Ports {
         executor: Arc::new(
             AnsibleExecutor::new(ExecutorSettings {
@@ -76,7 +94,7 @@ pub async fn serve(config_path: &Path) -> anyhow::Result<()> {
                 merger: merger.clone(),
                 web_root: config.web_root.clone(),
             })
-            .with_nodes(nodes),
+            .with_nodes(nodes.clone()),
         ),
         store: Arc::new(store.clone()),
         loader: Arc::new(RepoLayoutLoader::new(merger.clone()).with_keys(keys.clone())),
@@ -100,6 +118,16 @@ pub async fn serve(config_path: &Path) -> anyhow::Result<()> {
     // The web server stops on SIGINT/SIGTERM; dropping the pollers and stopping the
     // system then stops every actor, and with them every build's processes.
     let served = server.await.context("web server failed");
+    // Given back while the runtime still runs: a lease dropped with the
+    // system could only spawn its deletes, and they would never run.
+    match tokio::time::timeout(RELEASE_BOUND, nodes.release_all()).await {
+        Ok(0) => {}
+        Ok(released) => tracing::info!(released, "gave back the nodes of running builds"),
+        Err(_) => tracing::error!(
+            "nodes of running builds not all given back within {} s; the next start deletes what is left",
+            RELEASE_BOUND.as_secs()
+        ),
+    }
     actix::System::current().stop();
     // Dropped tunnels kill their groups; this catches any the drop missed.
     portcullis_actors::tunnel::reap_leftover_tunnels(&marker);

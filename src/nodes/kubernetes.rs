@@ -3,9 +3,22 @@
 //! until it runs, opens a console tunnel to it, and hands Ansible the pod
 //! through the kubectl connection. Release stops the tunnels and deletes the
 //! pods and the build's namespace.
+//!
+//! Every lease out is kept in a registry ([`live`]), so that a server
+//! shutdown gives them all back ([`KubernetesNodes::release_all`]) before
+//! the runtime stops. Pods and per-build namespaces carry the server's
+//! marker as a label, so that a server's next start deletes what a crashed
+//! run left ([`KubernetesNodes::delete_leftovers`]).
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`live`] | the leases out, acquires in flight, and what a lease gives back |
+
+mod live;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use actix::Addr;
@@ -13,16 +26,19 @@ use futures_util::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{Container, Namespace, Pod, PodSpec, ResourceRequirements};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::api::{Api, DeleteParams, PostParams, WatchEvent, WatchParams};
+use kube::api::{Api, DeleteParams, ListParams, PostParams, WatchEvent, WatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::Client;
-use portcullis_actors::tunnel::{
-    CloseTunnel, GetTunnelState, Tunnel, TunnelLog, TunnelSettings, TunnelSpec,
-};
+use portcullis_actors::tunnel::{GetTunnelState, Tunnel, TunnelLog, TunnelSettings, TunnelSpec};
 use portcullis_config::server::{KubernetesProvider, NamespacePolicy, PodLabel};
 use serde_json::{json, Map, Value};
 
+use self::live::{Held, Live};
 use super::NodeLog;
+
+/// The label that ties pods and per-build namespaces to the server that
+/// made them; its value is the server's marker (see [`server_label`]).
+pub const SERVER_LABEL: &str = "portcullis/server";
 
 /// Why a build got no pod; every kind ends the build as NODE_FAILURE.
 #[derive(Debug, thiserror::Error)]
@@ -73,13 +89,22 @@ pub enum NodeError {
         /// The tunnel's error.
         reason: String,
     },
+    /// The server is shutting down and gives out no more nodes.
+    #[error("kubernetes provider {provider}: the server is shutting down")]
+    ShuttingDown {
+        /// The provider.
+        provider: String,
+    },
 }
 
-/// One Kubernetes provider. Cheap to clone.
+/// One Kubernetes provider. Cheap to clone; clones share the leases out.
 #[derive(Clone)]
 pub struct KubernetesNodes {
     config: KubernetesProvider,
     tunnel_marker: String,
+    /// The value of [`SERVER_LABEL`] on what this provider makes.
+    server_label: String,
+    live: Arc<Live>,
 }
 
 /// What a provider needs to reach the cluster, read from the kubeconfig.
@@ -94,6 +119,8 @@ impl KubernetesNodes {
         KubernetesNodes {
             config,
             tunnel_marker: tunnel_marker.to_string(),
+            server_label: server_label(tunnel_marker),
+            live: Arc::default(),
         }
     }
 
@@ -103,76 +130,176 @@ impl KubernetesNodes {
     }
 
     /// Pods for `nodes` (name, label) of build `build`; on error, whatever
-    /// was made is deleted before it returns.
+    /// was made is deleted before it returns. Refused once
+    /// [`release_all`](Self::release_all) has begun; one in flight then
+    /// stops where it is and deletes what it made.
     pub async fn acquire(
         &self,
         build: &str,
         nodes: &[(String, String)],
         log: NodeLog,
     ) -> Result<PodLease, NodeError> {
+        let Some(_acquiring) = self.live.begin_acquire() else {
+            return Err(self.shutting_down());
+        };
         self.check_kubectl()?;
         let cluster = self.cluster().await?;
         let namespace = match &self.config.namespace {
             NamespacePolicy::PerBuild => format!("portcullis-{}", k8s_name(build)),
             NamespacePolicy::Shared(ns) => ns.clone(),
         };
-        let mut lease = PodLease {
+        let mut held = Held {
             provider: self.config.name.clone(),
-            client: Some(cluster.client.clone()),
-            own_namespace: None,
+            client: cluster.client.clone(),
             namespace: namespace.clone(),
+            own_namespace: None,
             pods: Vec::new(),
+            tunnels: Vec::new(),
         };
-        let result = self.fill(&mut lease, &cluster, build, nodes, log).await;
-        match result {
-            Ok(()) => Ok(lease),
-            Err(e) => {
-                lease.release().await;
-                Err(e)
+        let mut pods = Vec::new();
+        let filled = tokio::select! {
+            filled = self.fill(&mut held, &mut pods, &cluster, build, nodes, log) => filled,
+            () = self.live.closing() => Err(self.shutting_down()),
+        };
+        if let Err(e) = filled {
+            held.release().await;
+            return Err(e);
+        }
+        match self.live.register(held) {
+            Ok(id) => Ok(PodLease {
+                live: self.live.clone(),
+                id: Some(id),
+                namespace,
+                pods,
+            }),
+            Err(held) => {
+                (*held).release().await;
+                Err(self.shutting_down())
             }
         }
     }
 
+    /// Gives back every lease out (tunnels stopped, pods and per-build
+    /// namespaces deleted) and refuses acquires from now on: for a server
+    /// that shuts down. Returns how many leases it released.
+    pub async fn release_all(&self) -> usize {
+        self.live.release_all().await
+    }
+
+    /// Deletes what a previous run of this server (same marker) left in the
+    /// cluster: under `per-build` its namespaces, pods and all; under a
+    /// shared namespace its pods there. Returns how many it deleted.
+    ///
+    /// Call it at start, before any build: it cannot tell a crashed run's
+    /// pods from this run's.
+    pub async fn delete_leftovers(&self) -> Result<usize, NodeError> {
+        let cluster = self.cluster().await?;
+        let selector = format!("{SERVER_LABEL}={}", self.server_label);
+        let params = ListParams::default().labels(&selector);
+        let ours = |meta: &ObjectMeta| {
+            let labels = meta.labels.as_ref();
+            labels.and_then(|l| l.get(SERVER_LABEL)) == Some(&self.server_label)
+        };
+        let mut deleted = 0;
+        match &self.config.namespace {
+            NamespacePolicy::PerBuild => {
+                let api: Api<Namespace> = Api::all(cluster.client);
+                let list = api
+                    .list(&params)
+                    .await
+                    .map_err(|e| self.api_error("listing leftover namespaces".into(), e))?;
+                // Filtered here too: a server that ignores the selector must
+                // not cost anyone else their namespaces.
+                for name in list.items.iter().filter(|ns| ours(&ns.metadata)) {
+                    let Some(name) = name.metadata.name.as_deref() else {
+                        continue;
+                    };
+                    match api.delete(name, &DeleteParams::default()).await {
+                        Ok(_) => deleted += 1,
+                        Err(e) => live::log_delete_error(
+                            &self.config.name,
+                            &format!("leftover namespace {name}"),
+                            &e,
+                        ),
+                    }
+                }
+            }
+            NamespacePolicy::Shared(ns) => {
+                let api: Api<Pod> = Api::namespaced(cluster.client, ns);
+                let list = api
+                    .list(&params)
+                    .await
+                    .map_err(|e| self.api_error(format!("listing leftover pods in {ns}"), e))?;
+                for pod in list.items.iter().filter(|pod| ours(&pod.metadata)) {
+                    let Some(name) = pod.metadata.name.as_deref() else {
+                        continue;
+                    };
+                    match api.delete(name, &DeleteParams::default()).await {
+                        Ok(_) => deleted += 1,
+                        Err(e) => live::log_delete_error(
+                            &self.config.name,
+                            &format!("leftover pod {ns}/{name}"),
+                            &e,
+                        ),
+                    }
+                }
+            }
+        }
+        Ok(deleted)
+    }
+
+    fn shutting_down(&self) -> NodeError {
+        NodeError::ShuttingDown {
+            provider: self.config.name.clone(),
+        }
+    }
+
+    /// Makes the namespace, the pods and their tunnels, recording each in
+    /// `held` so that whatever happens, release finds it.
     async fn fill(
         &self,
-        lease: &mut PodLease,
+        held: &mut Held,
+        pod_nodes: &mut Vec<PodNode>,
         cluster: &Cluster,
         build: &str,
         nodes: &[(String, String)],
         log: NodeLog,
     ) -> Result<(), NodeError> {
         if self.config.namespace == NamespacePolicy::PerBuild {
-            self.create_namespace(&cluster.client, &lease.namespace)
+            self.create_namespace(&cluster.client, &held.namespace)
                 .await?;
-            lease.own_namespace = Some(lease.namespace.clone());
+            held.own_namespace = Some(held.namespace.clone());
         }
-        let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &lease.namespace);
+        let namespace = held.namespace.clone();
+        let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &namespace);
         for (node, label) in nodes {
             let name = format!("{}-{}", k8s_name(build), k8s_name(node));
             let spec = &self.config.labels[label];
             log(&format!(
-                "Creating pod {}/{name} for node {node} ({label})",
-                lease.namespace
+                "Creating pod {namespace}/{name} for node {node} ({label})"
             ));
-            pods.create(&PostParams::default(), &pod_of(&name, build, spec))
-                .await
-                .map_err(|e| self.api_error(format!("creating pod {name}"), e))?;
-            lease.pods.push(PodNode {
+            held.pods.push(name.clone());
+            let pod = pod_of(&name, build, &self.server_label, spec);
+            if let Err(e) = pods.create(&PostParams::default(), &pod).await {
+                // Not ours to delete: it may be someone else's of that name.
+                held.pods.pop();
+                return Err(self.api_error(format!("creating pod {name}"), e));
+            }
+            pod_nodes.push(PodNode {
                 node: node.clone(),
                 name: name.clone(),
                 context: cluster.context.clone(),
                 kubeconfig: self.config.kubeconfig.clone(),
                 kubectl: self.config.kubectl.clone(),
-                tunnel: None,
                 console_port: None,
             });
-            self.wait_running(&pods, &lease.namespace, &name).await?;
-            log(&format!("Pod {}/{name} is running", lease.namespace));
+            self.wait_running(&pods, &namespace, &name).await?;
+            log(&format!("Pod {namespace}/{name} is running"));
             let (tunnel, port) = self
-                .open_tunnel(cluster, &lease.namespace, &name, build, log.clone())
+                .open_tunnel(cluster, &namespace, &name, build, log.clone())
                 .await?;
-            if let Some(pod) = lease.pods.last_mut() {
-                pod.tunnel = Some(tunnel);
+            held.tunnels.push(tunnel);
+            if let Some(pod) = pod_nodes.last_mut() {
                 pod.console_port = Some(port);
             }
         }
@@ -223,10 +350,10 @@ impl KubernetesNodes {
         let namespace = Namespace {
             metadata: ObjectMeta {
                 name: Some(name.to_string()),
-                labels: Some(BTreeMap::from([(
-                    "app.kubernetes.io/managed-by".into(),
-                    "portcullis".into(),
-                )])),
+                labels: Some(BTreeMap::from([
+                    ("app.kubernetes.io/managed-by".into(), "portcullis".into()),
+                    (SERVER_LABEL.into(), self.server_label.clone()),
+                ])),
                 ..ObjectMeta::default()
             },
             ..Namespace::default()
@@ -310,7 +437,17 @@ impl KubernetesNodes {
             instance: self.tunnel_marker.clone(),
             ..TunnelSettings::default()
         };
-        let tunnel_log: TunnelLog = log;
+        let live = Arc::downgrade(&self.live);
+        let provider = self.config.name.clone();
+        let tunnel_log: TunnelLog = Arc::new(move |line: &str| {
+            log(line);
+            // A build still running at shutdown never writes its node lines
+            // out (the build is dropped with the system), so what its tunnel
+            // says then, kubectl's last lines among it, goes to the server log.
+            if Weak::upgrade(&live).is_some_and(|live| live.is_closing()) {
+                tracing::info!(%provider, "{line}");
+            }
+        });
         let error = |reason: String| NodeError::Tunnel {
             pod: pod.to_string(),
             reason,
@@ -343,8 +480,9 @@ fn running(pod: &Pod) -> Option<Result<(), String>> {
     }
 }
 
-/// The pod of one node: `spec`'s image kept alive by a sleeping shell.
-fn pod_of(name: &str, build: &str, spec: &PodLabel) -> Pod {
+/// The pod of one node: `spec`'s image kept alive by a sleeping shell,
+/// labelled with its build and its server.
+fn pod_of(name: &str, build: &str, server: &str, spec: &PodLabel) -> Pod {
     let mut limits = BTreeMap::new();
     if let Some(cpu) = &spec.cpu {
         limits.insert("cpu".to_string(), Quantity(cpu.clone()));
@@ -363,6 +501,7 @@ fn pod_of(name: &str, build: &str, spec: &PodLabel) -> Pod {
             "portcullis".to_string(),
         ),
         ("portcullis/build".to_string(), k8s_name(build)),
+        (SERVER_LABEL.to_string(), server.to_string()),
     ]);
     Pod {
         metadata: ObjectMeta {
@@ -402,25 +541,43 @@ fn k8s_name(s: &str) -> String {
     name.trim_matches('-').to_string()
 }
 
-/// One pod of a lease.
+/// The [`SERVER_LABEL`] value for a server's tunnel marker: the marker
+/// itself when it is a valid label value (a server's is, e.g.
+/// `portcullis-0123456789abcdef`), else a digest of it.
+pub fn server_label(marker: &str) -> String {
+    use sha1::{Digest, Sha1};
+    let edges_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    let valid = marker.len() <= 63
+        && edges_ok(marker.chars().next())
+        && edges_ok(marker.chars().last())
+        && marker
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if valid {
+        return marker.to_string();
+    }
+    let digest = Sha1::digest(marker.as_bytes());
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("marker-{hex}")
+}
+
+/// One pod of a lease, as the inventory sees it.
 struct PodNode {
     node: String,
     name: String,
     context: String,
     kubeconfig: PathBuf,
     kubectl: PathBuf,
-    tunnel: Option<Addr<Tunnel>>,
     console_port: Option<u16>,
 }
 
-/// The pods one provider gave a build; released explicitly, or on drop.
+/// The pods one provider gave a build; released explicitly, on drop, or by
+/// a server shutdown, whichever comes first.
 pub struct PodLease {
-    provider: String,
-    /// `None` once released.
-    client: Option<Client>,
+    live: Arc<Live>,
+    /// What to give back, kept in `live`; `None` once taken here.
+    id: Option<u64>,
     namespace: String,
-    /// The namespace made for this build, deleted with it.
-    own_namespace: Option<String>,
     pods: Vec<PodNode>,
 }
 
@@ -445,74 +602,50 @@ impl PodLease {
             .collect()
     }
 
-    /// Stops the tunnels, then deletes the pods and the build's namespace.
+    /// Stops the tunnels, then deletes the pods and the build's namespace
+    /// (nothing if a shutdown did so already).
     pub async fn release(mut self) {
-        let tunnels: Vec<_> = self
-            .pods
-            .iter_mut()
-            .filter_map(|p| p.tunnel.take())
-            .collect();
-        for tunnel in tunnels {
-            let _ = tunnel.send(CloseTunnel).await;
-        }
-        if let Some(client) = self.client.take() {
-            delete_all(
-                client,
-                self.provider.clone(),
-                self.namespace.clone(),
-                self.pod_names(),
-                self.own_namespace.take(),
-            )
-            .await;
+        if let Some(held) = self.take() {
+            held.release().await;
         }
     }
 
-    fn pod_names(&self) -> Vec<String> {
-        self.pods.iter().map(|p| p.name.clone()).collect()
+    fn take(&mut self) -> Option<Held> {
+        self.id.take().and_then(|id| self.live.take(id))
     }
 }
 
 impl Drop for PodLease {
     fn drop(&mut self) {
-        // Only a dropped build (cancel, timeout, panic) gets here: the
-        // tunnels stop as their addresses go; the pods are deleted by a task
-        // of their own, since drop cannot wait.
-        let Some(client) = self.client.take() else {
+        // Only a dropped build (cancel, timeout, panic) gets here: drop
+        // cannot wait, so the release runs as a task of its own. A server
+        // shutdown does not rely on it: it releases every lease itself first.
+        let Some(held) = self.take() else {
             return;
         };
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            tracing::error!(namespace = %self.namespace, "pods left behind: no runtime to delete them");
+            tracing::error!(
+                namespace = %held.namespace,
+                "pods left behind: no runtime to delete them; the server's next start deletes them"
+            );
             return;
         };
-        let job = delete_all(
-            client,
-            self.provider.clone(),
-            self.namespace.clone(),
-            self.pod_names(),
-            self.own_namespace.take(),
-        );
-        runtime.spawn(job);
+        runtime.spawn(held.release());
     }
 }
 
-/// Deletes `pods` in `namespace`, then `own_namespace`; failures are logged.
-async fn delete_all(
-    client: Client,
-    provider: String,
-    namespace: String,
-    pods: Vec<String>,
-    own_namespace: Option<String>,
-) {
-    let api: Api<Pod> = Api::namespaced(client.clone(), &namespace);
-    for pod in pods {
-        if let Err(e) = api.delete(&pod, &DeleteParams::default()).await {
-            tracing::warn!(%provider, %namespace, %pod, "deleting pod failed: {e}");
-        }
-    }
-    if let Some(ns) = own_namespace {
-        let api: Api<Namespace> = Api::all(client);
-        if let Err(e) = api.delete(&ns, &DeleteParams::default()).await {
-            tracing::warn!(%provider, namespace = %ns, "deleting namespace failed: {e}");
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_servers_marker_is_its_own_label_value_and_anything_else_is_hashed() {
+        let marker = "portcullis-0123456789abcdef";
+        assert_eq!(server_label(marker), marker);
+        let long = format!("pod-nodes-{}", "-tmp-x".repeat(20));
+        let label = server_label(&long);
+        assert!(label.starts_with("marker-") && label.len() <= 63, "{label}");
+        assert_eq!(label, server_label(&long));
+        assert_ne!(server_label("/a/b"), server_label("/a/c"));
     }
 }
