@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
@@ -172,6 +172,30 @@ impl TestServer {
         }
         let _ = child.kill();
         let _ = child.wait();
+    }
+
+    /// Sends the server `signal` and waits up to `deadline` for it to exit:
+    /// its status and how long it took, or `None` when it did not exit in
+    /// time (it is SIGKILLed then) or was not running. Async, so that fakes
+    /// on the test's runtime (e.g. a simulated cluster) can answer the
+    /// stopping server. [`restart`](Self::restart) starts it again.
+    pub async fn stop_with(
+        &mut self,
+        signal: Signal,
+        deadline: Duration,
+    ) -> Option<(ExitStatus, Duration)> {
+        let mut child = self.child.take()?;
+        let sent = Instant::now();
+        let _ = kill(Pid::from_raw(child.id() as i32), signal);
+        while sent.elapsed() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some((status, sent.elapsed()));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        None
     }
 
     /// Stops and starts the server again over the same state.

@@ -12,6 +12,7 @@
 //! | `recovery` | early connections, SIGKILL, exit 0: the forward comes back by itself |
 //! | `traffic` | 10,000 connections through one tunnel; 100 pairs of tunnels to two pods |
 //! | `stop` | stop leaves no process, frees the port, logs kubectl's last lines |
+//! | `server_shutdown` | the real server with ten pod builds: SIGTERM gives all back; after SIGKILL the next start does |
 //! | `bad_input` | a missing kubectl or kubeconfig, a pod that never runs: clear errors, no hang |
 //! | `theft` | a port taken in a restart gap: degraded, no spin, back once free |
 //! | `cli` | `portcullis tunnel`: port on the first line, SIGTERM exits 0, SIGKILL leaves nothing |
@@ -36,6 +37,7 @@ mod bad_input;
 mod cli;
 mod real_cluster;
 mod recovery;
+mod server_shutdown;
 mod stop;
 mod theft;
 mod traffic;
