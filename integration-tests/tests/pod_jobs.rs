@@ -151,6 +151,12 @@ async fn a_job_on_a_pod_node_streams_its_commands_output_live_through_the_tunnel
         assert_eq!(code, Some(CloseCode::Normal));
         let build = server.finished_build("on-pod", &newrev).await;
         assert_eq!(build["result"], "SUCCESS", "{build:#}");
+        // ... although the streamer connected before the pod's console server
+        // listened: it connects as the task starts, and the server starts only
+        // once the command module runs in the pod, several kubectl execs later;
+        // the tunnel's log (written when the build ends) shows the refusals
+        let log = served_log(&server, &uuid).await;
+        assert!(log.contains("(pod refused)"), "{log}");
 
         // And by the time the build is reported, its pod, its namespace and
         // every tunnel process are gone
