@@ -120,9 +120,14 @@ pub async fn serve(config_path: &Path) -> anyhow::Result<()> {
     let served = server.await.context("web server failed");
     // Given back while the runtime still runs: a lease dropped with the
     // system could only spawn its deletes, and they would never run.
+    let releasing = std::time::Instant::now();
     match tokio::time::timeout(RELEASE_BOUND, nodes.release_all()).await {
         Ok(0) => {}
-        Ok(released) => tracing::info!(released, "gave back the nodes of running builds"),
+        Ok(released) => tracing::info!(
+            released,
+            duration_ms = releasing.elapsed().as_millis(),
+            "gave back the nodes of running builds"
+        ),
         Err(_) => tracing::error!(
             "nodes of running builds not all given back within {} s; the next start deletes what is left",
             RELEASE_BOUND.as_secs()

@@ -48,7 +48,9 @@ async fn a_sigterm_with_ten_pod_builds_running_leaves_no_tunnel_port_pod_or_name
             .unwrap_or_else(|| panic!("no exit within {EXIT_BOUND:?}:\n{}", server.log()));
         // then it exits cleanly within the bound
         assert!(status.success(), "{status}:\n{}", server.log());
-        eprintln!("SIGTERM to exit with {BUILDS} pod builds: {took:?}");
+        let log = server.log();
+        let gave_back = log.lines().find(|l| l.contains("gave back the nodes"));
+        eprintln!("SIGTERM to exit with {BUILDS} pod builds: {took:?}; {gave_back:?}");
         // and no process carrying its tunnel marker is left
         assert_eq!(marked(&marker), Vec::<Marked>::new(), "{}", server.log());
         // and every tunnel's port can be bound again without SO_REUSEADDR
@@ -59,7 +61,6 @@ async fn a_sigterm_with_ten_pod_builds_running_leaves_no_tunnel_port_pod_or_name
         assert_eq!(pod_names(&cluster).await, Vec::<String>::new());
         assert_eq!(build_namespaces(&cluster).await, Vec::<String>::new());
         // and each tunnel's stop, with kubectl's last line, is in the server log
-        let log = server.log();
         for forward in &forwards {
             let tunnel = format!("[tunnel 127.0.0.1:{}]", forward.port);
             let info: Vec<&str> = log
@@ -85,7 +86,7 @@ async fn after_a_sigkill_of_the_server_its_next_start_ends_leftover_tunnels_and_
         let cluster = Cluster::start().await;
         let mut server = pod_server(&cluster).await;
         let marker = tunnel_marker(&server.state_dir());
-        let cleanup = Cleanup::new(&server, &marker);
+        let _cleanup = Cleanup::new(&server, &marker);
         let forwards = ten_held_pod_builds(&server, &cluster, &marker).await;
         // when the server is SIGKILLed, with no chance to give anything back
         server
@@ -150,7 +151,6 @@ async fn after_a_sigkill_of_the_server_its_next_start_ends_leftover_tunnels_and_
         for mut leftover in leftovers {
             leftover.wait().expect("the leftover loop is reaped");
         }
-        drop(cleanup);
     })
     .await;
 }
