@@ -16,6 +16,7 @@ use portcullis_integration_tests::tunnel_harness::{
     kubectl, plain_bind, within, Cluster, CONTEXT, DEFAULT_KUBECTL, EVENT_DEADLINE,
 };
 use portcullis_integration_tests::{wait, Scenario, TestServer};
+use portcullis_kube_sim::HOLD_PENDING;
 use serde_json::Value;
 
 use crate::jobs;
@@ -155,6 +156,50 @@ async fn after_a_sigkill_of_the_server_its_next_start_ends_leftover_tunnels_and_
     .await;
 }
 
+// Zuul's executor, stopped while it waits for a node request, leaves the
+// request to the launcher; here nothing else would ever delete the pod.
+#[actix::test]
+async fn a_sigterm_while_a_pod_is_still_pending_deletes_it_without_waiting_for_the_start_timeout() {
+    within(120, async {
+        // given a build whose pod the cluster keeps Pending, with a start
+        // timeout far past the server's 30 s bound for giving nodes back
+        let cluster = Cluster::start().await;
+        let plain = "pod: {image: \"debian:bookworm\"}";
+        let held = format!(
+            "pod: {{image: \"debian:bookworm\", annotations: {{{HOLD_PENDING}: \"true\"}}}}"
+        );
+        let provider = cluster
+            .provider_yaml(&kubectl(DEFAULT_KUBECTL), 600)
+            .replace(plain, &held);
+        assert!(provider.contains(HOLD_PENDING), "{provider}");
+        let mut server = TestServer::start(Scenario {
+            server_extra: provider,
+            ..Scenario::default()
+        })
+        .await;
+        let _cleanup = Cleanup::new(&server, &tunnel_marker(&server.state_dir()));
+        push_held_pod_jobs(&server, 1);
+        let pending = wait::until("the pod to be created", START_BOUND, || async {
+            let pods = pods(&cluster).await;
+            pods.first().map(|pod| pod["status"]["phase"].clone())
+        })
+        .await;
+        assert_eq!(pending, "Pending");
+        // when the server gets SIGTERM while the build waits for it
+        let (status, took) = server
+            .stop_with(Signal::SIGTERM, EXIT_BOUND)
+            .await
+            .unwrap_or_else(|| panic!("no exit within {EXIT_BOUND:?}:\n{}", server.log()));
+        // then it exits cleanly, without waiting out the start timeout
+        assert!(status.success(), "{status}:\n{}", server.log());
+        eprintln!("SIGTERM to exit with a pod pending: {took:?}");
+        // and neither the pod nor the build's namespace is left
+        assert_eq!(pod_names(&cluster).await, Vec::<String>::new());
+        assert_eq!(build_namespaces(&cluster).await, Vec::<String>::new());
+    })
+    .await;
+}
+
 /// A server whose provider serves label `pod` from `cluster`, its demo
 /// project's jobs not yet pushed.
 async fn pod_server(cluster: &Cluster) -> TestServer {
@@ -177,23 +222,7 @@ struct Forward {
 /// release file; returns once every build's playbook waits (its pod runs and
 /// its tunnel forwards), with the tunnels found through /proc.
 async fn ten_held_pod_builds(server: &TestServer, cluster: &Cluster, marker: &str) -> Vec<Forward> {
-    let names: Vec<String> = (0..BUILDS).map(|i| format!("pod-{i}")).collect();
-    let mut zuul = String::new();
-    for name in &names {
-        zuul.push_str(&format!(
-            "- job:\n    name: {name}\n    run: playbooks/held.yaml\n    \
-             nodeset:\n      nodes:\n        - name: worker\n          label: pod\n"
-        ));
-    }
-    zuul.push_str(&format!(
-        "- project:\n    post:\n      jobs: [{}]\n",
-        names.join(", ")
-    ));
-    let playbook = jobs::held_until(&release_file(server));
-    server.demo.commit(
-        "Add ten jobs on pod nodes",
-        &[(".zuul.yaml", &zuul), ("playbooks/held.yaml", &playbook)],
-    );
+    push_held_pod_jobs(server, BUILDS);
     let logs = server.state_dir().join("logs");
     wait::until("ten playbooks to wait", START_BOUND, || async {
         (waiting_playbooks(&logs) == BUILDS).then_some(())
@@ -216,6 +245,28 @@ async fn ten_held_pod_builds(server: &TestServer, cluster: &Cluster, marker: &st
         assert!(plain_bind(forward.port).is_err(), "{forward:?} is not held");
     }
     forwards
+}
+
+/// Pushes `count` jobs, each on one pod node, whose playbook waits for the
+/// release file.
+fn push_held_pod_jobs(server: &TestServer, count: usize) {
+    let names: Vec<String> = (0..count).map(|i| format!("pod-{i}")).collect();
+    let mut zuul = String::new();
+    for name in &names {
+        zuul.push_str(&format!(
+            "- job:\n    name: {name}\n    run: playbooks/held.yaml\n    \
+             nodeset:\n      nodes:\n        - name: worker\n          label: pod\n"
+        ));
+    }
+    zuul.push_str(&format!(
+        "- project:\n    post:\n      jobs: [{}]\n",
+        names.join(", ")
+    ));
+    let playbook = jobs::held_until(&release_file(server));
+    server.demo.commit(
+        "Add jobs on pod nodes",
+        &[(".zuul.yaml", &zuul), ("playbooks/held.yaml", &playbook)],
+    );
 }
 
 /// The file the held playbooks wait for.
