@@ -1,8 +1,9 @@
 //! The Tenant actor: a tenant's layout and its pipelines.
 //!
 //! A ref update may change the config it is tested with, so the tenant reloads
-//! its layout before it routes events: events that arrive during a load wait
-//! for the next one, in order. Pipelines get events in order of precedence
+//! its layout before it routes it: events that arrive during a load wait for
+//! the next one, in order. An event about a change moves no branch, so it is
+//! routed on the layout in use. Pipelines get events in order of precedence
 //! (high first); every event about a change first dequeues that change's
 //! stale patchsets everywhere. Admin commands are in `tenant/admin.rs`.
 
@@ -196,6 +197,13 @@ impl Handler<RouteEvent> for Tenant {
         if let Some(change) = &event.change {
             let key = (event.project.clone(), change.number);
             self.changes.insert(key, event.clone());
+        }
+        // Only a branch that moved can change the layout; an event about a
+        // change is routed on the layout in use, unless a load is under way
+        // (then it waits its turn, so events stay in order).
+        if event.change.is_some() && !self.loading && self.layout.is_some() {
+            self.route(event);
+            return;
         }
         self.pending.push(event);
         if !self.loading {

@@ -185,6 +185,7 @@ impl BuildStore for MemoryStore {
 #[derive(Clone, Default)]
 pub struct MemoryLoader {
     files: Arc<Mutex<Vec<ConfigFile>>>,
+    loads: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl MemoryLoader {
@@ -203,11 +204,17 @@ impl MemoryLoader {
         });
         files.sort_by_key(|f| !f.trusted);
     }
+
+    /// How many layouts were loaded so far.
+    pub fn loads(&self) -> usize {
+        self.loads.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 impl LayoutLoader for MemoryLoader {
     fn load(&self, tenant: TenantDef) -> BoxFuture<'static, Result<Layout, LoadError>> {
         let files = self.files.lock().unwrap().clone();
+        self.loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         async move {
             let drivers = [("local".to_string(), "git".to_string())].into();
             let layout = Layout::build(&tenant, &drivers, &files);

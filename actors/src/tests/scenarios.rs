@@ -167,6 +167,23 @@ async fn a_push_is_tested_with_the_config_it_brings() {
 }
 
 #[actix::test]
+async fn a_change_is_routed_on_the_layout_in_use_without_a_reload() {
+    // Given a tenant whose layout is loaded and a change checked on it
+    let given = Harness::gating(&super::harness::project_config(&["check"], &["unit"], ""));
+    given.enqueue("check", "demo", 1, &[]).await;
+    given.finished(1).await;
+    let loads = given.loader.loads();
+
+    // When more changes arrive
+    given.enqueue("check", "demo", 2, &[]).await;
+    given.enqueue("check", "demo", 3, &[]).await;
+    given.finished(3).await;
+
+    // Then none of them reloaded the layout: no branch moved
+    assert_eq!(given.loader.loads(), loads);
+}
+
+#[actix::test]
 async fn the_tenants_are_listed_with_their_projects() {
     let given = Harness::start(&["unit"]);
 
