@@ -128,30 +128,11 @@ fn demo_config() -> String {
     text
 }
 
-/// CPU time of this thread (the engine's arbiter runs here), in ms, with
-/// nanosecond resolution; the whole process's, in clock ticks, as a fallback.
+/// CPU time of this thread (the engine's arbiter runs here), in ms.
 fn cpu_ms() -> f64 {
-    let schedstat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
-    if let Some(ns) = schedstat
-        .split_whitespace()
-        .next()
-        .and_then(|f| f.parse::<u64>().ok())
-    {
-        return ns as f64 / 1e6;
-    }
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let ticks: u64 = after
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|f| f.parse::<u64>().ok())
-        .sum();
-    let per_second = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
-        .ok()
-        .flatten()
-        .unwrap_or(100) as f64;
-    ticks as f64 * 1000.0 / per_second
+    use nix::time::{clock_gettime, ClockId};
+    let t = clock_gettime(ClockId::CLOCK_THREAD_CPUTIME_ID).expect("a thread CPU clock");
+    t.tv_sec() as f64 * 1000.0 + t.tv_nsec() as f64 / 1e6
 }
 
 /// One gate of CHANGES changes; returns (wall ms, CPU ms).
