@@ -33,7 +33,14 @@ impl SpeculativeMerger for Merger {
         let merger = self.clone();
         let uuid = item_uuid.to_string();
         let projects: Vec<_> = state.commits.keys().cloned().collect();
-        tokio::spawn(async move { merger.release_state(&uuid, &projects).await });
+        // Items also stop while the server shuts down, when no runtime is left
+        // to run the delete: the ref then stays, harmless, in the cache.
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move { merger.release_state(&uuid, &projects).await });
+            }
+            Err(_) => tracing::debug!(item = %uuid, "shutting down; state ref kept"),
+        }
     }
 }
 
