@@ -95,17 +95,7 @@ async fn after_a_sigkill_of_the_server_its_next_start_ends_leftover_tunnels_and_
             .await
             .expect("a SIGKILLed server exits");
         // then its tunnel loops end by their parent-death signal, freeing the ports
-        wait::until("the tunnel processes to end", EVENT_DEADLINE, || async {
-            marked(&marker).is_empty().then_some(())
-        })
-        .await;
-        for forward in &forwards {
-            let what = format!("port {} to be free", forward.port);
-            wait::until(&what, EVENT_DEADLINE, || async {
-                plain_bind(forward.port).ok()
-            })
-            .await;
-        }
+        all_ended_and_ports_free("the tunnel processes", &marker, &forwards).await;
         // but its pods and their namespaces are still in the cluster
         assert_eq!(pod_names(&cluster).await.len(), BUILDS);
         assert_eq!(build_namespaces(&cluster).await.len(), BUILDS);
@@ -125,17 +115,7 @@ async fn after_a_sigkill_of_the_server_its_next_start_ends_leftover_tunnels_and_
         // when the server starts again on the same state dir
         server.restart().await;
         // then the leftovers are ended and their ports free
-        wait::until("the leftover loops to end", EVENT_DEADLINE, || async {
-            marked(&marker).is_empty().then_some(())
-        })
-        .await;
-        for forward in &forwards {
-            let what = format!("port {} to be free", forward.port);
-            wait::until(&what, EVENT_DEADLINE, || async {
-                plain_bind(forward.port).ok()
-            })
-            .await;
-        }
+        all_ended_and_ports_free("the leftover loops", &marker, &forwards).await;
         // and the crashed run's pods and namespaces are deleted, and the log says so
         assert_eq!(pod_names(&cluster).await, Vec::<String>::new());
         assert_eq!(build_namespaces(&cluster).await, Vec::<String>::new());
@@ -319,6 +299,21 @@ impl Marked {
                 .unwrap_or_else(|| panic!("no pod/ in {:?}", self.argv))
                 .to_string(),
         }
+    }
+}
+
+/// Waits until no process carries `marker` and every forward's port binds again.
+async fn all_ended_and_ports_free(what: &str, marker: &str, forwards: &[Forward]) {
+    wait::until(&format!("{what} to end"), EVENT_DEADLINE, || async {
+        marked(marker).is_empty().then_some(())
+    })
+    .await;
+    for forward in forwards {
+        let what = format!("port {} to be free", forward.port);
+        wait::until(&what, EVENT_DEADLINE, || async {
+            plain_bind(forward.port).ok()
+        })
+        .await;
     }
 }
 
