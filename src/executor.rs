@@ -225,6 +225,7 @@ async fn run_build(
         work_dir.0 = None;
     }
     work_dir.remove().await;
+    output.close().await;
     BuildOutcome {
         result,
         error_detail,
@@ -241,28 +242,13 @@ async fn with_nodes(
     paths: BuildPaths,
     output: &mut JobOutput,
 ) -> Result<BuildResult, ExecutorError> {
-    let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let sink = lines.clone();
-    let log: NodeLog = Arc::new(move |line: &str| {
-        if let Ok(mut lines) = sink.lock() {
-            lines.push(line.to_string());
-        }
-    });
-    let acquired = inner.nodes.acquire(request, log).await;
-    flush_lines(&lines, output).await;
-    let mut lease = acquired?;
+    // Node lines (pods coming up, tunnel restarts) go into the output as they happen.
+    let sink = output.sink();
+    let log: NodeLog = Arc::new(move |line: &str| sink.line(line));
+    let mut lease = inner.nodes.acquire(request, log).await?;
     let result = execute(inner, request, paths, &lease, output).await;
     lease.release().await;
-    flush_lines(&lines, output).await;
     result
-}
-
-/// Writes the node lines gathered so far into the job output.
-async fn flush_lines(lines: &std::sync::Mutex<Vec<String>>, output: &mut JobOutput) {
-    let taken = lines.lock().map(|mut l| std::mem::take(&mut *l));
-    for line in taken.unwrap_or_default() {
-        output.line(&line).await;
-    }
 }
 
 async fn execute(
