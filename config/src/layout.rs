@@ -11,7 +11,7 @@ mod refs;
 
 pub use lookup::ProjectPipelineConfig;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use crate::encryption::{decrypt_data, ProjectKeys};
 use crate::freeze::FrozenJob;
@@ -100,20 +100,24 @@ impl Layout {
         files: &[ConfigFile],
         keys: Option<&dyn ProjectKeys>,
     ) -> Layout {
+        let projects = tenant.projects();
         let mut layout = Layout {
             tenant: tenant.name.clone(),
             default_parent: tenant.options.default_parent.clone(),
             max_nodes_per_job: tenant.options.max_nodes(),
             max_job_timeout: tenant.options.max_timeout(),
-            project_connections: tenant
-                .projects()
-                .into_iter()
-                .map(|p| (p.name, p.connection))
+            project_connections: (projects.iter())
+                .map(|p| (p.name.clone(), p.connection.clone()))
                 .collect(),
             ..Layout::default()
         };
+        // Looked up once per file: a scan of the tenant's projects each time
+        // made loading quadratic in the number of projects.
+        let members: HashSet<(&str, &str)> = (projects.iter())
+            .map(|p| (p.connection.as_str(), p.name.as_str()))
+            .collect();
         for file in files {
-            if tenant.project(&file.connection, &file.project).is_none() {
+            if !members.contains(&(file.connection.as_str(), file.project.as_str())) {
                 let message = format!(
                     "project {} of connection {} is not in tenant {}",
                     file.project, file.connection, tenant.name
@@ -282,7 +286,7 @@ impl Layout {
             return Err(ConfigError::at(source, message));
         }
         let is_regex = name.starts_with('^');
-        if !is_regex && !tenant.projects().iter().any(|p| p.name == name) {
+        if !is_regex && !self.project_connections.contains_key(&name) {
             let message = format!("project {name} is not in tenant {}", tenant.name);
             return Err(ConfigError::at(source, message));
         }

@@ -4,7 +4,9 @@
 //! but not to its end, so we anchor at the start only. A regex may be written
 //! as a string or as `{regex: ..., negate: true}`.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use regex::Regex;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -17,7 +19,7 @@ pub struct Matcher {
     pub pattern: String,
     /// True when a match means "no".
     pub negate: bool,
-    regex: Regex,
+    regex: Arc<Regex>,
 }
 
 impl PartialEq for Matcher {
@@ -37,7 +39,7 @@ impl Serialize for Matcher {
 impl Matcher {
     /// Compiles `pattern`, anchored at the start as Zuul's `re.match` is.
     pub fn new(pattern: &str, negate: bool) -> Result<Matcher, String> {
-        let regex = Regex::new(&format!("^(?:{pattern})"))
+        let regex = compiled(format!("^(?:{pattern})"))
             .map_err(|e| format!("`{pattern}` is not a regex: {e}"))?;
         Ok(Matcher {
             pattern: pattern.to_string(),
@@ -50,6 +52,36 @@ impl Matcher {
     pub fn matches(&self, text: &str) -> bool {
         self.regex.is_match(text) != self.negate
     }
+}
+
+/// Compiled regexes by anchored pattern, shared by every matcher written the
+/// same way: a tenant repeats a few file matchers in thousands of jobs, and each
+/// compiled regex costs tens of microseconds and kilobytes.
+static COMPILED: LazyLock<Mutex<RegexCache>> = LazyLock::new(Mutex::default);
+
+#[derive(Default)]
+struct RegexCache {
+    by_pattern: HashMap<String, Arc<Regex>>,
+    /// Size at which regexes no matcher holds any more are dropped.
+    prune_at: usize,
+}
+
+/// The compiled `anchored`, from the cache or compiled now.
+fn compiled(anchored: String) -> Result<Arc<Regex>, regex::Error> {
+    // A poisoned cache is still a valid map of compiled regexes.
+    let mut cache = COMPILED.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(regex) = cache.by_pattern.get(&anchored) {
+        return Ok(regex.clone());
+    }
+    let regex = Arc::new(Regex::new(&anchored)?);
+    if cache.by_pattern.len() >= cache.prune_at {
+        // Old layouts are gone by now: keep what live matchers hold, so the
+        // cache stays within twice the patterns in use.
+        cache.by_pattern.retain(|_, r| Arc::strong_count(r) > 1);
+        cache.prune_at = (cache.by_pattern.len() * 2).max(1024);
+    }
+    cache.by_pattern.insert(anchored, regex.clone());
+    Ok(regex)
 }
 
 /// A list of matchers: a regex, a `{regex, negate}` mapping, or a list of them.
