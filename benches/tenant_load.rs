@@ -16,7 +16,7 @@
 mod repos;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -41,10 +41,15 @@ fn main() {
     if sizes.is_empty() {
         sizes = vec![100, 1_000, 10_000];
     }
-    let dir = tempfile::tempdir().expect("a temp dir");
+    let temp = tempfile::tempdir().expect("a temp dir");
+    // TENANT_LOAD_BENCH_KEEP=DIR writes the repos there and keeps them, to
+    // profile one child alone (TENANT_LOAD_BENCH_CHILD=N:DIR).
+    let root = std::env::var_os("TENANT_LOAD_BENCH_KEEP")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| temp.path().to_path_buf());
     let most = sizes.iter().copied().max().unwrap_or(0);
     let started = Instant::now();
-    repos::generate(&dir.path().join("repos"), most);
+    repos::generate(&root.join("repos"), most);
     println!(
         "generated {most} project repos and the config repo in {}",
         ms(started.elapsed())
@@ -55,7 +60,7 @@ fn main() {
     );
     for n in sizes {
         let out = Command::new(std::env::current_exe().expect("own path"))
-            .env(CHILD_VAR, format!("{n}:{}", dir.path().display()))
+            .env(CHILD_VAR, format!("{n}:{}", root.display()))
             .output()
             .expect("the child bench");
         let text = String::from_utf8_lossy(&out.stdout);

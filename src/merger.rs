@@ -12,11 +12,13 @@
 //! | `speculative` | the engine's `SpeculativeMerger` port: speculative states under `refs/portcullis/state/` |
 //! | `land` | [`Merger::land`]: merging a change into its upstream target branch |
 //! | [`layout_loader`] | [`RepoLayoutLoader`]: a tenant's layout from its repos |
+//! | `local_repo` | reading a repo on this machine in-process, for fast layout loads |
 
 mod config_files;
 mod git;
 mod land;
 pub mod layout_loader;
+mod local_repo;
 mod scratch;
 mod speculative;
 #[cfg(test)]
@@ -129,6 +131,15 @@ impl Merger {
         };
         check_project_name(project)?;
         Ok(format!("{}/{project}", git.baseurl.trim_end_matches('/')))
+    }
+
+    /// The project's repo as a folder on this machine, when the connection's
+    /// baseurl is one (an absolute path or a `file://` URL): such a repo can be
+    /// read in-process instead of through git processes.
+    pub(crate) fn local_path(&self, connection: &str, project: &str) -> Option<PathBuf> {
+        let url = self.repo_url(connection, project).ok()?;
+        let path = url.strip_prefix("file://").unwrap_or(&url);
+        path.starts_with('/').then(|| PathBuf::from(path))
     }
 
     /// Branches and tags of the upstream repo: full ref name → sha (tags unpeeled).

@@ -9,7 +9,7 @@ use std::path::Path;
 use super::{Git, MergerError};
 
 /// The config roots, in the order Zuul looks for them.
-const ROOTS: [&str; 4] = ["zuul.yaml", "zuul.d", ".zuul.yaml", ".zuul.d"];
+pub(super) const ROOTS: [&str; 4] = ["zuul.yaml", "zuul.d", ".zuul.yaml", ".zuul.d"];
 
 /// The config files at `commit` of the repo at `repo`: (path, text) in load order.
 pub(super) async fn read(repo: &Path, commit: &str) -> Result<Vec<(String, String)>, MergerError> {
@@ -35,7 +35,7 @@ pub(super) async fn read(repo: &Path, commit: &str) -> Result<Vec<(String, Strin
 }
 
 /// From the paths under the config roots, those Zuul loads.
-fn select(mut paths: Vec<String>) -> Vec<String> {
+pub(super) fn select(mut paths: Vec<String>) -> Vec<String> {
     paths.sort();
     for root in ROOTS {
         if root.ends_with(".yaml") {

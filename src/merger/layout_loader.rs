@@ -1,14 +1,25 @@
 //! [`RepoLayoutLoader`]: a tenant's layout read from its projects' repos.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 
-use futures_util::future::{try_join_all, BoxFuture};
+use futures_util::future::BoxFuture;
+use futures_util::{stream, StreamExt, TryStreamExt};
 use portcullis_actors::port::{LayoutLoader, LoadError};
 use portcullis_config::tenant::TenantProject;
 use portcullis_config::{ConfigFile, Layout, TenantDef};
 
+use super::local_repo::LocalRepo;
 use super::{Merger, MergerError};
 use crate::keys::KeyStore;
+
+/// How many projects are read through git processes at once.
+const GIT_READS: usize = 16;
+
+/// A project's config files (path, text) as last read from a local repo, with
+/// the branch and commit they were read at, by (connection, project): a reload
+/// re-reads only the projects whose branch head moved.
+type FileCache = HashMap<(String, String), (String, String, Vec<(String, String)>)>;
 
 /// Loads layouts by reading each project's config on its default branch.
 #[derive(Clone)]
@@ -16,12 +27,18 @@ pub struct RepoLayoutLoader {
     merger: Merger,
     /// Decrypts secrets; without it secrets stay encrypted.
     keys: Option<KeyStore>,
+    /// Files read in-process from local repos, shared by the loader's clones.
+    files: Arc<Mutex<FileCache>>,
 }
 
 impl RepoLayoutLoader {
     /// A loader reading repos through `merger`.
     pub fn new(merger: Merger) -> RepoLayoutLoader {
-        RepoLayoutLoader { merger, keys: None }
+        RepoLayoutLoader {
+            merger,
+            keys: None,
+            files: Arc::default(),
+        }
     }
 
     /// The same loader, decrypting secrets with the projects' keys from `keys`.
@@ -35,8 +52,18 @@ impl RepoLayoutLoader {
     /// Reads every project's config files (config projects first) and builds the layout.
     pub async fn load_layout(&self, tenant: &TenantDef) -> Result<Layout, LoadError> {
         let projects = tenant.projects();
-        let reads = projects.iter().map(|p| self.project_files(p));
-        let files: Vec<ConfigFile> = try_join_all(reads).await?.into_iter().flatten().collect();
+        let local = self.read_local(&projects).await;
+        // Projects not read in-process go through git, a bounded number at once.
+        let reads: Vec<_> = (projects.iter().zip(local))
+            .map(|(p, read)| self.files_of(p, read))
+            .collect();
+        let files: Vec<ConfigFile> = stream::iter(reads)
+            .buffered(GIT_READS)
+            .try_collect::<Vec<_>>()
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
         let drivers: BTreeMap<String, String> = self
             .merger
             .connections()
@@ -74,6 +101,18 @@ impl RepoLayoutLoader {
         Ok(layout)
     }
 
+    /// The files read in-process, else those read through git.
+    async fn files_of(
+        &self,
+        project: &TenantProject,
+        read: Option<Vec<ConfigFile>>,
+    ) -> Result<Vec<ConfigFile>, LoadError> {
+        match read {
+            Some(files) => Ok(files),
+            None => self.project_files(project).await,
+        }
+    }
+
     /// The project's config files on its default branch (none for an empty repo).
     async fn project_files(&self, project: &TenantProject) -> Result<Vec<ConfigFile>, LoadError> {
         let repo_error = |e: MergerError| LoadError::Repo(format!("project {}: {e}", project.name));
@@ -83,35 +122,108 @@ impl RepoLayoutLoader {
             .default_branch(connection, name)
             .await
             .map_err(repo_error)?;
-        let mut candidates: Vec<String> = head.into_iter().collect();
-        for fallback in ["master", "main"] {
-            if !candidates.iter().any(|c| c == fallback) {
-                candidates.push(fallback.to_string());
-            }
-        }
-        for branch in candidates {
+        for branch in candidates(head) {
             let read = self
                 .merger
                 .read_config_files(connection, name, &branch)
                 .await
                 .map_err(repo_error)?;
             if let Some((commit, files)) = read {
-                return Ok(files
-                    .into_iter()
-                    .map(|(path, text)| ConfigFile {
-                        connection: connection.to_string(),
-                        project: name.to_string(),
-                        branch: branch.clone(),
-                        commit: commit.clone(),
-                        path,
-                        trusted: project.trusted,
-                        text,
-                    })
-                    .collect());
+                return Ok(config_files(project, &branch, &commit, files));
             }
         }
         Ok(Vec::new())
     }
+
+    /// Per project, its config files when its repo is a local one read
+    /// in-process, `None` for those to read through git. Off the async threads.
+    async fn read_local(&self, projects: &[TenantProject]) -> Vec<Option<Vec<ConfigFile>>> {
+        let (merger, cache) = (self.merger.clone(), self.files.clone());
+        let projects = projects.to_vec();
+        let count = projects.len();
+        let read = move || {
+            let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+            let reads = projects.iter().map(|p| local_files(&merger, &mut cache, p));
+            reads.collect()
+        };
+        // Should the reader panic, git reads everything.
+        tokio::task::spawn_blocking(read)
+            .await
+            .unwrap_or_else(|_| vec![None; count])
+    }
+}
+
+/// The project's config files read in-process (from `cache` when its head has
+/// not moved); `None` when its repo is not local or not one we can read.
+fn local_files(
+    merger: &Merger,
+    cache: &mut FileCache,
+    project: &TenantProject,
+) -> Option<Vec<ConfigFile>> {
+    let path = merger.local_path(&project.connection, &project.name)?;
+    let fallback = |why: String| {
+        tracing::debug!(project = %project.name, why, "read through git");
+        None
+    };
+    let mut repo = match LocalRepo::open(&path) {
+        Ok(repo) => repo,
+        Err(e) => return fallback(e.0),
+    };
+    let key = (project.connection.clone(), project.name.clone());
+    let head = match repo.head_branch() {
+        Ok(head) => head,
+        Err(e) => return fallback(e.0),
+    };
+    for branch in candidates(head) {
+        let commit = match repo.branch_head(&branch) {
+            Ok(Some(commit)) => commit,
+            Ok(None) => continue,
+            Err(e) => return fallback(e.0),
+        };
+        let files = match cache.get(&key) {
+            Some((b, c, files)) if *b == branch && *c == commit => files.clone(),
+            _ => match repo.config_files(&commit) {
+                Ok(files) => files,
+                Err(e) => return fallback(e.0),
+            },
+        };
+        let read = config_files(project, &branch, &commit, files.clone());
+        cache.insert(key, (branch, commit, files));
+        return Some(read);
+    }
+    cache.remove(&key);
+    Some(Vec::new())
+}
+
+/// The branches whose config a project's layout comes from, first one that
+/// exists: the one HEAD names, then master, then main.
+fn candidates(head: Option<String>) -> Vec<String> {
+    let mut candidates: Vec<String> = head.into_iter().collect();
+    for fallback in ["master", "main"] {
+        if !candidates.iter().any(|c| c == fallback) {
+            candidates.push(fallback.to_string());
+        }
+    }
+    candidates
+}
+
+/// (path, text) pairs read at `commit` of `branch` as the layout's config files.
+fn config_files(
+    project: &TenantProject,
+    branch: &str,
+    commit: &str,
+    files: Vec<(String, String)>,
+) -> Vec<ConfigFile> {
+    let file = |(path, text)| ConfigFile {
+        connection: project.connection.clone(),
+        project: project.name.clone(),
+        branch: branch.to_string(),
+        commit: commit.to_string(),
+        path,
+        trusted: project.trusted,
+        text,
+    };
+    files.into_iter().map(file).collect()
 }
 
 impl LayoutLoader for RepoLayoutLoader {

@@ -127,3 +127,29 @@ async fn a_missing_repo_is_a_repo_error() {
         "{result:?}"
     );
 }
+
+#[tokio::test]
+async fn a_repo_the_in_process_reader_leaves_alone_is_read_through_git() {
+    let w = world(CONFIG, DEMO).await;
+    // A repo extension the in-process reader does not know.
+    w.demo
+        .git(&["config", "extensions.worktreeConfig", "true"])
+        .await;
+    let first = w.loader.load(tenant()).await.unwrap();
+    let more = format!("{DEMO}- job:\n    name: again\n    run: playbooks/hello.yaml\n");
+    w.demo.commit(&[(".zuul.yaml", &more)], "more").await;
+
+    let layout = w.loader.load(tenant()).await.unwrap();
+
+    assert_eq!(first.jobs["hello"][0].source.branch, "main");
+    assert!(!first.jobs.contains_key("again"));
+    assert!(layout.jobs.contains_key("again"));
+    let cache = w.loader.merger.cache_dir().join("local/demo.git");
+    assert!(cache.exists(), "git fetched demo into the cache");
+    assert!(!w
+        .loader
+        .merger
+        .cache_dir()
+        .join("local/config.git")
+        .exists());
+}
