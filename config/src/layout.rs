@@ -261,9 +261,11 @@ impl Layout {
                 }
             }
         }
+        // Most jobs have one variant: room for just that one (a default Vec
+        // grows to four, kilobytes of empty variants per job).
         self.jobs
             .entry(variant.name.clone())
-            .or_default()
+            .or_insert_with(|| Vec::with_capacity(1))
             .push(variant);
         Ok(())
     }

@@ -130,7 +130,7 @@ impl ProjectDef {
         }
         let mut pipelines = BTreeMap::new();
         for (pipeline, entry) in raw.pipelines {
-            let jobs = entry
+            let mut jobs: Vec<JobVariant> = entry
                 .jobs
                 .into_iter()
                 .map(|job| {
@@ -138,6 +138,8 @@ impl ProjectDef {
                     JobVariant::from_project_entry(job.name, attributes, source.clone())
                 })
                 .collect::<Result<_, _>>()?;
+            // Collected in place into the raw entries' larger buffer: give back the rest.
+            jobs.shrink_to_fit();
             let entry_settings = ProjectPipeline {
                 jobs,
                 queue: entry.queue,
