@@ -3,7 +3,10 @@
 //! We drive the `git` executable rather than a git library: the CLI works
 //! with every kind of remote a user can name (a local path, file://, ssh,
 //! https with their credential helpers), and what it does is exactly what
-//! an operator reproduces by hand when debugging a repo.
+//! an operator reproduces by hand when debugging a repo. The one exception
+//! is the layout load's read of local-folder repos (`local_repo`), where a
+//! process per project cost seconds per thousand projects; it falls back to
+//! this CLI for anything it does not know.
 
 use std::ffi::OsStr;
 use std::path::Path;
