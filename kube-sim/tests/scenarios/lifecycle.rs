@@ -10,6 +10,12 @@ async fn deleting_a_pod_kills_its_processes_and_removes_its_netns() {
         let h = Harness::start().await;
         let pod = h.sim.add_pod("default", "doomed").await.unwrap();
         let mut sleeper = h.sim.pod_spawn(&pod, &["sleep", "300"]).unwrap();
+        // (`ip netns exec` enters the netns a moment after it starts; a process
+        // not in it yet is no pod process the deletion could see)
+        let pid = sleeper.id().unwrap() as i32;
+        while !pod.pids().contains(&pid) {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
         let netns = Path::new("/var/run/netns").join(pod.netns_name().unwrap());
         assert!(netns.exists());
         // when the pod is deleted
