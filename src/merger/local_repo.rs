@@ -218,17 +218,35 @@ impl LocalRepo {
         if self.packs.is_none() {
             self.packs = Some(Pack::all(&self.git_dir.join("objects"))?);
         }
-        find(&self.git_dir, self.packs.as_deref().unwrap_or_default(), id)
+        find(
+            &self.git_dir,
+            self.packs.as_deref().unwrap_or_default(),
+            id,
+            0,
+        )
     }
 }
 
-/// The object `id` from the loose objects or `packs`.
-fn find(git_dir: &Path, packs: &[Pack], id: &[u8; 20]) -> Result<Object, Unreadable> {
+/// The most by-id delta bases followed for one object; a corrupt pack could
+/// make them a cycle.
+const MAX_REF_BASES: usize = 64;
+
+/// The object `id` from the loose objects or `packs`, `bases` by-id delta
+/// bases deep.
+fn find(git_dir: &Path, packs: &[Pack], id: &[u8; 20], bases: usize) -> Result<Object, Unreadable> {
+    if bases > MAX_REF_BASES {
+        return Err(Unreadable(format!(
+            "object {}: delta bases too deep",
+            hex(id)
+        )));
+    }
     if let Some(found) = read_loose(git_dir, id)? {
         return Ok(found);
     }
     match packs.iter().find_map(|p| Some((p, p.offset(id)?))) {
-        Some((pack, offset)) => pack.read(offset, &mut |base| find(git_dir, packs, base)),
+        Some((pack, offset)) => {
+            pack.read(offset, &mut |base| find(git_dir, packs, base, bases + 1))
+        }
         None => Err(Unreadable(format!("object {} not found", hex(id)))),
     }
 }

@@ -12,6 +12,9 @@ use super::{Kind, Object, Unreadable};
 /// The longest delta chain followed; git's own default depth is 50.
 const MAX_CHAIN: usize = 4096;
 
+/// The most a size read from a pack reserves at once (a corrupt size must not abort).
+const RESERVE_CAP: u64 = 1 << 20;
+
 /// One pack: its index in memory, its pack file read on demand.
 pub(super) struct Pack {
     index: Vec<u8>,
@@ -60,7 +63,8 @@ impl Pack {
 
     /// Where `id` starts in the pack, when this pack has it.
     pub(super) fn offset(&self, id: &[u8; 20]) -> Option<u64> {
-        let fanout = |b: usize| be32(&self.index, 8 + b * 4) as usize;
+        // Clamped: a corrupt fanout must not index past the ids.
+        let fanout = |b: usize| (be32(&self.index, 8 + b * 4) as usize).min(self.count);
         let first = id[0] as usize;
         let (mut lo, mut hi) = (
             if first == 0 { 0 } else { fanout(first - 1) },
@@ -148,7 +152,8 @@ impl Pack {
             }
             _ => return Err(self.corrupt()),
         };
-        let mut data = Vec::with_capacity(size as usize);
+        // The size is the pack's word: reserve only what a sane entry needs up front.
+        let mut data = Vec::with_capacity(size.min(RESERVE_CAP) as usize);
         ZlibDecoder::new(reader)
             .take(size)
             .read_to_end(&mut data)
@@ -208,7 +213,7 @@ pub(super) fn apply_delta(base: &[u8], delta: &[u8]) -> Option<Vec<u8>> {
     if source != base.len() {
         return None;
     }
-    let mut out = Vec::with_capacity(target);
+    let mut out = Vec::with_capacity(target.min(RESERVE_CAP as usize));
     while at < delta.len() {
         let op = delta[at];
         at += 1;
