@@ -148,12 +148,7 @@ fn tenant(n: usize) -> TenantDef {
 }
 
 fn connections(repos: &Path) -> BTreeMap<String, Connection> {
-    let git = GitConnection {
-        baseurl: repos.display().to_string(),
-        poll_delay: 60.0,
-        seed: None,
-        review_prefix: "review/".into(),
-    };
+    let git = GitConnection::folder(repos, 60.0);
     BTreeMap::from([("local".to_string(), Connection::Git(git))])
 }
 

@@ -74,6 +74,19 @@ pub struct GitConnection {
     pub review_prefix: String,
 }
 
+impl GitConnection {
+    /// A connection to the repos in folder `baseurl`, with the config's defaults
+    /// besides the poll delay (no seed, `review/` changes).
+    pub fn folder(baseurl: &Path, poll_delay: f64) -> GitConnection {
+        GitConnection {
+            baseurl: baseurl.display().to_string(),
+            poll_delay,
+            seed: None,
+            review_prefix: default_review_prefix(),
+        }
+    }
+}
+
 /// How the executor finds `ansible-playbook`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AnsiblePlaybook {

@@ -82,12 +82,7 @@ impl TestRepo {
 
 /// The git connection `local` with repos under `baseurl`.
 pub(crate) fn connections(baseurl: &Path) -> BTreeMap<String, Connection> {
-    let git = GitConnection {
-        baseurl: baseurl.display().to_string(),
-        poll_delay: 0.05,
-        seed: None,
-        review_prefix: "review/".into(),
-    };
+    let git = GitConnection::folder(baseurl, 0.05);
     BTreeMap::from([("local".to_string(), Connection::Git(git))])
 }
 
