@@ -280,7 +280,9 @@ fn ansible_cfg_text(paths: &BuildPaths) -> String {
          localhost_warning = False\n\
          nocolor = True\n\
          local_tmp = {work}/.ansible/tmp\n\
-         remote_tmp = {work}/.ansible/remote-tmp\n",
+         remote_tmp = {work}/.ansible/remote-tmp\n\
+         [connection]\n\
+         pipelining = True\n",
         inventory = paths.inventory_file.display(),
         console = super::console::ansible_cfg_lines(&paths.work_root),
     )
