@@ -187,7 +187,7 @@ async fn run_build(
     let paths = BuildPaths::new(&inner.settings.state_dir, &request.uuid);
     let work_root = paths.work_root.clone();
     let mut work_dir = WorkDirCleanup(Some(paths.work_root.clone()));
-    let mut output = match JobOutput::create(&paths.log_root, log).await {
+    let output = match JobOutput::create(&paths.log_root, log).await {
         Ok(output) => output,
         Err(e) => {
             return BuildOutcome::error(format!(
@@ -196,29 +196,25 @@ async fn run_build(
             ))
         }
     };
-    output
-        .line(&format!(
-            "Job {} build {} starting",
-            request.job.name, request.uuid
-        ))
-        .await;
-    let (result, error_detail) = match with_nodes(inner, &request, paths, &mut output).await {
+    output.line(&format!(
+        "Job {} build {} starting",
+        request.job.name, request.uuid
+    ));
+    let (result, error_detail) = match with_nodes(inner, &request, paths, &output).await {
         Ok(result) => (result, None),
         Err(e) => {
-            output.line(&format!("ERROR: {e}")).await;
+            output.line(&format!("ERROR: {e}"));
             (e.result(), Some(e.to_string()))
         }
     };
     let data = match zuul_return::read(&work_root).await {
         Ok(data) => data,
         Err(e) => {
-            output
-                .line(&format!("WARNING: returned data ignored: {e}"))
-                .await;
+            output.line(&format!("WARNING: returned data ignored: {e}"));
             serde_json::Value::Null
         }
     };
-    output.line(&format!("Build result: {result}")).await;
+    output.line(&format!("Build result: {result}"));
     if request.hold && result != BuildResult::Success {
         // An autohold request matched this failed build: its work dir stays
         // for a human to look at (the engine books the build as held).
@@ -240,7 +236,7 @@ async fn with_nodes(
     inner: &Inner,
     request: &BuildRequest,
     paths: BuildPaths,
-    output: &mut JobOutput,
+    output: &JobOutput,
 ) -> Result<BuildResult, ExecutorError> {
     // Node lines (pods coming up, tunnel restarts) go into the output as they happen.
     let sink = output.sink();
@@ -256,10 +252,10 @@ async fn execute(
     request: &BuildRequest,
     paths: BuildPaths,
     lease: &NodeLease,
-    output: &mut JobOutput,
+    output: &JobOutput,
 ) -> Result<BuildResult, ExecutorError> {
     let ansible = inner.ansible_playbook().await?;
-    output.line("Preparing the workspace").await;
+    output.line("Preparing the workspace");
     let workspace = workspace::prepare(request, paths, inner.checkout.as_ref()).await?;
     vars::add_provider_nodes(&workspace.paths.inventory_file, lease.host_vars())
         .await

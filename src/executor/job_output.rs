@@ -60,15 +60,15 @@ impl JobOutput {
         self.lines.clone()
     }
 
-    /// Stamps `text` with the current time and writes it to both sinks.
-    pub async fn line(&mut self, text: &str) {
+    /// Stamps `text` with the current time and queues it for both sinks.
+    pub fn line(&self, text: &str) {
         self.lines.line(text);
     }
 
     /// Writes a line of ansible-playbook's output: as it is when it already
     /// carries a time (a line streamed from a node, stamped when the node
     /// printed it), else stamped now.
-    pub async fn relay(&mut self, text: &str) {
+    pub fn relay(&self, text: &str) {
         if is_stamped(text) {
             self.lines.stamped(text.to_string());
         } else {
@@ -154,11 +154,11 @@ mod tests {
         let hub = portcullis_actors::LogHub::new();
         hub.open("b1");
         let mut live = hub.subscribe("b1").unwrap().live;
-        let mut output = JobOutput::create(dir.path(), BuildLog::new(hub.clone(), "b1"))
+        let output = JobOutput::create(dir.path(), BuildLog::new(hub.clone(), "b1"))
             .await
             .unwrap();
         let sink = output.sink();
-        output.line("Job starting").await;
+        output.line("Job starting");
         // When a node line arrives while the output itself is quiet
         sink.line("pod worker is running");
         // Then subscribers get it at once, after the line before it
@@ -169,9 +169,7 @@ mod tests {
             .unwrap()
             .ends_with("| pod worker is running"));
         // And the file holds every line in that order once the output closes
-        output
-            .relay("2024-03-05 07:08:09.000042 | node | hello")
-            .await;
+        output.relay("2024-03-05 07:08:09.000042 | node | hello");
         output.close().await;
         sink.line("after the end");
         let text = std::fs::read_to_string(dir.path().join("job-output.txt")).unwrap();

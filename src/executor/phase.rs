@@ -59,7 +59,7 @@ pub struct Runner<'a> {
 
 impl Runner<'_> {
     /// Runs every phase and tells the build's result.
-    pub async fn run_all(&self, output: &mut JobOutput) -> Result<BuildResult, ExecutorError> {
+    pub async fn run_all(&self, output: &JobOutput) -> Result<BuildResult, ExecutorError> {
         let console_port = self.prepare_console().await?;
         let runs = Runs {
             runner: self,
@@ -88,7 +88,7 @@ struct Runs<'r, 'a> {
 }
 
 impl Runs<'_, '_> {
-    async fn run_all(&self, output: &mut JobOutput) -> Result<BuildResult, ExecutorError> {
+    async fn run_all(&self, output: &JobOutput) -> Result<BuildResult, ExecutorError> {
         // As in Zuul, the timeout counts from the first pre-run playbook and
         // covers pre-run and run; post-run is not bounded by it, since that is
         // where logs of a timed-out job get collected.
@@ -145,12 +145,10 @@ impl Runs<'_, '_> {
         playbook: &PreparedPlaybook,
         deadline: Option<Instant>,
         success: Option<bool>,
-        output: &mut JobOutput,
+        output: &JobOutput,
     ) -> Result<ProcessEnd, ExecutorError> {
         let name = phase.banner();
-        output
-            .line(&format!("{name} START: [{}]", playbook.banner))
-            .await;
+        output.line(&format!("{name} START: [{}]", playbook.banner));
         let secrets = secrets::write(&self.runner.workspace.paths.work_root, playbook).await?;
         let mut command = self.command(phase, index, playbook, success);
         if let Some(file) = &secrets {
@@ -167,9 +165,7 @@ impl Runs<'_, '_> {
             ProcessEnd::Exited(_) => "RESULT_NORMAL",
             ProcessEnd::TimedOut => "RESULT_TIMED_OUT",
         };
-        output
-            .line(&format!("{name} END {end_name}: [{}]", playbook.banner))
-            .await;
+        output.line(&format!("{name} END {end_name}: [{}]", playbook.banner));
         Ok(end)
     }
 

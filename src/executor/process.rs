@@ -186,7 +186,7 @@ pub async fn run_to_end(
     command: Command,
     build_uuid: &str,
     deadline: Option<Instant>,
-    output: &mut JobOutput,
+    output: &JobOutput,
 ) -> io::Result<ProcessEnd> {
     let mut group = ProcessGroup::spawn(command, build_uuid)?;
     let mut lines = group.output_lines();
@@ -201,7 +201,7 @@ pub async fn run_to_end(
     let end = loop {
         tokio::select! {
             line = lines.next(), if !lines_done => match line {
-                Some(line) => output.relay(&line).await,
+                Some(line) => output.relay(&line),
                 None => lines_done = true,
             },
             exit = group.wait() => break ProcessEnd::Exited(exit?.success()),
@@ -218,11 +218,11 @@ pub async fn run_to_end(
 }
 
 /// Writes the lines still in the pipes once every process is dead.
-async fn drain(mut lines: BoxStream<'static, String>, output: &mut JobOutput) {
+async fn drain(mut lines: BoxStream<'static, String>, output: &JobOutput) {
     // Only a process that escaped both the group and the tag (one that cleared
     // its environment) can keep the pipe open; the build must not wait on it.
     let ends_by = Instant::now() + DRAIN_LIMIT;
     while let Ok(Some(line)) = tokio::time::timeout_at(ends_by, lines.next()).await {
-        output.relay(&line).await;
+        output.relay(&line);
     }
 }
