@@ -194,55 +194,44 @@ impl KubernetesNodes {
     /// pods from this run's.
     pub async fn delete_leftovers(&self) -> Result<usize, NodeError> {
         let cluster = self.cluster().await?;
-        let selector = format!("{SERVER_LABEL}={}", self.server_label);
-        let params = ListParams::default().labels(&selector);
-        let ours = |meta: &ObjectMeta| {
-            let labels = meta.labels.as_ref();
-            labels.and_then(|l| l.get(SERVER_LABEL)) == Some(&self.server_label)
-        };
-        let mut deleted = 0;
         match &self.config.namespace {
             NamespacePolicy::PerBuild => {
                 let api: Api<Namespace> = Api::all(cluster.client);
-                let list = api
-                    .list(&params)
-                    .await
-                    .map_err(|e| self.api_error("listing leftover namespaces".into(), e))?;
-                // Filtered here too: a server that ignores the selector must
-                // not cost anyone else their namespaces.
-                for name in list.items.iter().filter(|ns| ours(&ns.metadata)) {
-                    let Some(name) = name.metadata.name.as_deref() else {
-                        continue;
-                    };
-                    match api.delete(name, &DeleteParams::default()).await {
-                        Ok(_) => deleted += 1,
-                        Err(e) => live::log_delete_error(
-                            &self.config.name,
-                            &format!("leftover namespace {name}"),
-                            &e,
-                        ),
-                    }
-                }
+                self.delete_labelled(api, "namespace").await
             }
             NamespacePolicy::Shared(ns) => {
                 let api: Api<Pod> = Api::namespaced(cluster.client, ns);
-                let list = api
-                    .list(&params)
-                    .await
-                    .map_err(|e| self.api_error(format!("listing leftover pods in {ns}"), e))?;
-                for pod in list.items.iter().filter(|pod| ours(&pod.metadata)) {
-                    let Some(name) = pod.metadata.name.as_deref() else {
-                        continue;
-                    };
-                    match api.delete(name, &DeleteParams::default()).await {
-                        Ok(_) => deleted += 1,
-                        Err(e) => live::log_delete_error(
-                            &self.config.name,
-                            &format!("leftover pod {ns}/{name}"),
-                            &e,
-                        ),
-                    }
-                }
+                self.delete_labelled(api, &format!("pod in {ns}")).await
+            }
+        }
+    }
+
+    /// Deletes every object of `api` labelled as this server's; `what` names
+    /// them in messages. Returns how many it deleted.
+    async fn delete_labelled<K>(&self, api: Api<K>, what: &str) -> Result<usize, NodeError>
+    where
+        K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    {
+        let selector = format!("{SERVER_LABEL}={}", self.server_label);
+        let list = api
+            .list(&ListParams::default().labels(&selector))
+            .await
+            .map_err(|e| self.api_error(format!("listing leftovers ({what})"), e))?;
+        // Filtered here too: a server that ignores the selector must not cost
+        // anyone else their objects.
+        let ours = list.items.iter().filter(|item| {
+            let labels = item.meta().labels.as_ref();
+            labels.and_then(|l| l.get(SERVER_LABEL)) == Some(&self.server_label)
+        });
+        let mut deleted = 0;
+        for name in ours.filter_map(|item| item.meta().name.as_deref()) {
+            match api.delete(name, &DeleteParams::default()).await {
+                Ok(_) => deleted += 1,
+                Err(e) => live::log_delete_error(
+                    &self.config.name,
+                    &format!("leftover {what} {name}"),
+                    &e,
+                ),
             }
         }
         Ok(deleted)
