@@ -35,7 +35,7 @@ mod supervise;
 pub use message::{
     CloseReason, CloseTunnel, ExitClass, GetTunnelState, TunnelClosed, TunnelState, TunnelStatus,
 };
-pub use reap::{live_group_members, marked_processes, reap_leftover_tunnels};
+pub use reap::{live_group_members, marked_processes, reap_leftover_tunnels, tunnel_processes};
 pub use script::MARKER_VAR;
 pub use spec::{TunnelError, TunnelSettings, TunnelSpec, CONSOLE_PORT, DEFAULT_KUBECTL};
 

@@ -7,7 +7,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use portcullis::nodes::tunnel_marker;
-use portcullis_actors::tunnel::MARKER_VAR;
 use portcullis_integration_tests::server::TENANT;
 use portcullis_integration_tests::tunnel_harness::{kubectl, within, Cluster, DEFAULT_KUBECTL};
 use portcullis_integration_tests::{Scenario, TestServer};
@@ -48,32 +47,9 @@ async fn server_on(provider_yaml: String) -> TestServer {
     .await
 }
 
-/// Pids of live processes carrying the server's tunnel marker (any tunnel
-/// of it: the marker is `<state marker>/<port>`).
+/// Pids of live processes carrying the server's tunnel marker.
 fn tunnel_processes(server: &TestServer) -> Vec<u32> {
-    let wanted = format!("{MARKER_VAR}={}/", tunnel_marker(&server.state_dir()));
-    let entries = std::fs::read_dir("/proc").expect("/proc");
-    entries
-        .flatten()
-        .filter(|entry| {
-            // Unreadable: gone, or not ours. Zombies read as empty.
-            std::fs::read(entry.path().join("environ")).is_ok_and(|env| {
-                env.split(|b| *b == 0)
-                    .any(|var| var.starts_with(wanted.as_bytes()))
-            })
-        })
-        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
-        .collect()
-}
-
-/// The `namespace/pod` a build's log says is running.
-fn running_pod(log: &str) -> (String, String) {
-    let line = log
-        .lines()
-        .find_map(|l| l.split_once("Pod ")?.1.strip_suffix(" is running"))
-        .unwrap_or_else(|| panic!("no running pod in the log:\n{log}"));
-    let (namespace, pod) = line.split_once('/').expect("namespace/pod");
-    (namespace.to_string(), pod.to_string())
+    portcullis_actors::tunnel::tunnel_processes(&tunnel_marker(&server.state_dir()))
 }
 
 /// Whether the simulated cluster has namespace `name`.
@@ -123,7 +99,7 @@ async fn a_job_on_a_pod_node_streams_its_commands_output_live_through_the_tunnel
             .expect("the first line streams while the command waits");
         assert!(!before.contains("second line of the command"), "{before}");
         let log = served_log(&server, &uuid).await;
-        let (namespace, pod) = running_pod(&log);
+        let (namespace, pod) = created_pod(&log);
         let netns = cluster
             .sim
             .pod(&namespace, &pod)
@@ -153,8 +129,8 @@ async fn a_job_on_a_pod_node_streams_its_commands_output_live_through_the_tunnel
         assert_eq!(build["result"], "SUCCESS", "{build:#}");
         // ... although the streamer connected before the pod's console server
         // listened: it connects as the task starts, and the server starts only
-        // once the command module runs in the pod, several kubectl execs later;
-        // the tunnel's log (written when the build ends) shows the refusals
+        // once the command module runs in the pod; the tunnel's lines in the
+        // build's log show the refusals
         let log = served_log(&server, &uuid).await;
         assert!(log.contains("(pod refused)"), "{log}");
 
@@ -240,7 +216,7 @@ async fn a_pod_deleted_under_a_running_job_makes_its_host_unreachable_not_a_hang
         read_until(&mut socket, "| worker | waiting in the pod").await;
 
         // When the pod is deleted while the command runs in it
-        let (namespace, pod) = running_pod(&served_log(&server, &uuid).await);
+        let (namespace, pod) = created_pod(&served_log(&server, &uuid).await);
         let handle = cluster.sim.pod(&namespace, &pod).expect("the pod runs");
         cluster
             .sim

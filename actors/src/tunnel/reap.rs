@@ -14,13 +14,10 @@ use super::script::MARKER_VAR;
 /// Call it at server start, before opening tunnels: a previous run with the same
 /// marker that crashed may have left loops behind that hold ports and spin.
 pub fn reap_leftover_tunnels(state_marker: &str) -> usize {
-    let wanted = format!("{MARKER_VAR}={state_marker}/");
     let own = std::process::id();
-    let leftovers: Vec<u32> = process_ids()
-        .filter(|pid| {
-            *pid != own && environ_any(*pid, |entry| entry.starts_with(wanted.as_bytes()))
-        })
-        .collect();
+    let leftovers = tunnel_processes(state_marker)
+        .into_iter()
+        .filter(|pid| *pid != own);
     let mut ended = 0;
     for pid in leftovers {
         let Ok(raw) = i32::try_from(pid) else {
@@ -49,6 +46,15 @@ pub fn reap_leftover_tunnels(state_marker: &str) -> usize {
 pub fn live_group_members(pgid: i32) -> Vec<u32> {
     process_ids()
         .filter(|pid| stat_of(*pid).is_some_and(|stat| stat.pgrp == pgid && stat.state != 'Z'))
+        .collect()
+}
+
+/// Pids of the tunnel processes of a server: those whose environment holds
+/// `MARKER_VAR=<state_marker>/<port>`, for any port.
+pub fn tunnel_processes(state_marker: &str) -> Vec<u32> {
+    let wanted = format!("{MARKER_VAR}={state_marker}/");
+    process_ids()
+        .filter(|pid| environ_any(*pid, |entry| entry.starts_with(wanted.as_bytes())))
         .collect()
 }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use portcullis::nodes::tunnel_marker;
-use portcullis_actors::tunnel::{reap_leftover_tunnels, MARKER_VAR};
+use portcullis_actors::tunnel::{reap_leftover_tunnels, tunnel_processes, MARKER_VAR};
 use portcullis_integration_tests::tunnel_harness::{
     kubectl, plain_bind, within, Cluster, CONTEXT, DEFAULT_KUBECTL, EVENT_DEADLINE,
 };
@@ -37,11 +37,13 @@ const START_BOUND: Duration = Duration::from_secs(150);
 async fn a_sigterm_with_ten_pod_builds_running_leaves_no_tunnel_port_pod_or_namespace() {
     within(300, async {
         // given ten builds, each holding a pod and its console tunnel
-        let cluster = Cluster::start().await;
-        let mut server = pod_server(&cluster).await;
-        let marker = tunnel_marker(&server.state_dir());
-        let _cleanup = Cleanup::new(&server, &marker);
-        let forwards = ten_held_pod_builds(&server, &cluster, &marker).await;
+        let TenHeld {
+            cluster,
+            mut server,
+            marker,
+            forwards,
+            _cleanup,
+        } = ten_held_pod_builds().await;
         // when the server gets SIGTERM
         let (status, took) = server
             .stop_with(Signal::SIGTERM, EXIT_BOUND)
@@ -84,11 +86,13 @@ async fn a_sigterm_with_ten_pod_builds_running_leaves_no_tunnel_port_pod_or_name
 async fn after_a_sigkill_of_the_server_its_next_start_ends_leftover_tunnels_and_deletes_its_pods() {
     within(300, async {
         // given ten builds, each holding a pod and its console tunnel
-        let cluster = Cluster::start().await;
-        let mut server = pod_server(&cluster).await;
-        let marker = tunnel_marker(&server.state_dir());
-        let _cleanup = Cleanup::new(&server, &marker);
-        let forwards = ten_held_pod_builds(&server, &cluster, &marker).await;
+        let TenHeld {
+            cluster,
+            mut server,
+            marker,
+            forwards,
+            _cleanup,
+        } = ten_held_pod_builds().await;
         // when the server is SIGKILLed, with no chance to give anything back
         server
             .stop_with(Signal::SIGKILL, EVENT_DEADLINE)
@@ -180,14 +184,15 @@ async fn a_sigterm_while_a_pod_is_still_pending_deletes_it_without_waiting_for_t
     .await;
 }
 
-/// A server whose provider serves label `pod` from `cluster`, its demo
-/// project's jobs not yet pushed.
-async fn pod_server(cluster: &Cluster) -> TestServer {
-    TestServer::start(Scenario {
-        server_extra: cluster.provider_yaml(&kubectl(DEFAULT_KUBECTL), 60),
-        ..Scenario::default()
-    })
-    .await
+/// A server whose provider serves label `pod` from a simulated cluster,
+/// running ten builds that each hold a pod and its console tunnel.
+struct TenHeld {
+    cluster: Cluster,
+    server: TestServer,
+    /// The server's tunnel marker.
+    marker: String,
+    forwards: Vec<Forward>,
+    _cleanup: Cleanup,
 }
 
 /// One tunnel of a build: its local port and the pod it forwards to.
@@ -198,23 +203,32 @@ struct Forward {
     pod: String,
 }
 
-/// Pushes ten jobs, each on one pod node, whose playbook waits for the
-/// release file; returns once every build's playbook waits (its pod runs and
-/// its tunnel forwards), with the tunnels found through /proc.
-async fn ten_held_pod_builds(server: &TestServer, cluster: &Cluster, marker: &str) -> Vec<Forward> {
-    push_held_pod_jobs(server, BUILDS);
+/// Starts a server on a simulated cluster and pushes ten jobs, each on one
+/// pod node, whose playbook waits for the release file; returns once every
+/// build's playbook waits (its pod runs and its tunnel forwards), with the
+/// tunnels found through /proc.
+async fn ten_held_pod_builds() -> TenHeld {
+    let cluster = Cluster::start().await;
+    let server = TestServer::start(Scenario {
+        server_extra: cluster.provider_yaml(&kubectl(DEFAULT_KUBECTL), 60),
+        ..Scenario::default()
+    })
+    .await;
+    let marker = tunnel_marker(&server.state_dir());
+    let cleanup = Cleanup::new(&server, &marker);
+    push_held_pod_jobs(&server, BUILDS);
     let logs = server.state_dir().join("logs");
     wait::until("ten playbooks to wait", START_BOUND, || async {
         (waiting_playbooks(&logs) == BUILDS).then_some(())
     })
     .await;
-    let running = pods(cluster)
+    let running = pods(&cluster)
         .await
         .iter()
         .filter(|p| p["status"]["phase"] == "Running")
         .count();
     assert_eq!(running, BUILDS, "a pod per build runs");
-    let forwards: Vec<Forward> = marked(marker)
+    let forwards: Vec<Forward> = marked(&marker)
         .iter()
         .filter(|m| m.is_kubectl())
         .map(Marked::forward)
@@ -224,7 +238,13 @@ async fn ten_held_pod_builds(server: &TestServer, cluster: &Cluster, marker: &st
         // held now, so that a free port later proves the stop freed it
         assert!(plain_bind(forward.port).is_err(), "{forward:?} is not held");
     }
-    forwards
+    TenHeld {
+        cluster,
+        server,
+        marker,
+        forwards,
+        _cleanup: cleanup,
+    }
 }
 
 /// Pushes `count` jobs, each on one pod node, whose playbook waits for the
@@ -320,10 +340,6 @@ async fn all_ended_and_ports_free(what: &str, marker: &str, forwards: &[Forward]
 /// Every live process carrying `marker` (a zombie's environment reads empty).
 fn marked(marker: &str) -> Vec<Marked> {
     let prefix = format!("{MARKER_VAR}={marker}/");
-    let pids = std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok());
     let split = |bytes: Vec<u8>| -> Vec<String> {
         bytes
             .split(|b| *b == 0)
@@ -331,15 +347,15 @@ fn marked(marker: &str) -> Vec<Marked> {
             .map(|s| String::from_utf8_lossy(s).into_owned())
             .collect()
     };
-    pids.filter_map(|pid| {
+    let marked = tunnel_processes(marker).into_iter().filter_map(|pid| {
         let environ = split(std::fs::read(format!("/proc/{pid}/environ")).ok()?);
         let port = environ
             .iter()
             .find_map(|entry| entry.strip_prefix(&prefix)?.parse().ok())?;
         let argv = split(std::fs::read(format!("/proc/{pid}/cmdline")).ok()?);
         Some(Marked { pid, port, argv })
-    })
-    .collect()
+    });
+    marked.collect()
 }
 
 /// A Zuul-style loop around the real kubectl carrying the server's marker,
