@@ -180,12 +180,14 @@ fn local_files(
             Ok(None) => continue,
             Err(e) => return fallback(e.0),
         };
-        let files = match cache.get(&key) {
-            Some((b, c, files)) if *b == branch && *c == commit => files.clone(),
-            _ => match repo.config_files(&commit) {
-                Ok(files) => files,
-                Err(e) => return fallback(e.0),
-            },
+        if let Some((b, c, files)) = cache.get(&key) {
+            if *b == branch && *c == commit {
+                return Some(config_files(project, &branch, &commit, files.clone()));
+            }
+        }
+        let files = match repo.config_files(&commit) {
+            Ok(files) => files,
+            Err(e) => return fallback(e.0),
         };
         let read = config_files(project, &branch, &commit, files.clone());
         cache.insert(key, (branch, commit, files));

@@ -215,15 +215,12 @@ impl LocalRepo {
         if let Some(found) = read_loose(&self.git_dir, id)? {
             return Ok(found);
         }
+        // Packs are read only once an object is not loose.
         if self.packs.is_none() {
             self.packs = Some(Pack::all(&self.git_dir.join("objects"))?);
         }
-        find(
-            &self.git_dir,
-            self.packs.as_deref().unwrap_or_default(),
-            id,
-            0,
-        )
+        let packs = self.packs.as_deref().unwrap_or_default();
+        packed(&self.git_dir, packs, id, 0)
     }
 }
 
@@ -231,24 +228,27 @@ impl LocalRepo {
 /// make them a cycle.
 const MAX_REF_BASES: usize = 64;
 
-/// The object `id` from the loose objects or `packs`, `bases` by-id delta
-/// bases deep.
-fn find(git_dir: &Path, packs: &[Pack], id: &[u8; 20], bases: usize) -> Result<Object, Unreadable> {
+/// The object `id` from `packs`, `bases` by-id delta bases deep; a by-id
+/// base may be loose or packed.
+fn packed(
+    git_dir: &Path,
+    packs: &[Pack],
+    id: &[u8; 20],
+    bases: usize,
+) -> Result<Object, Unreadable> {
     if bases > MAX_REF_BASES {
         return Err(Unreadable(format!(
             "object {}: delta bases too deep",
             hex(id)
         )));
     }
-    if let Some(found) = read_loose(git_dir, id)? {
-        return Ok(found);
-    }
-    match packs.iter().find_map(|p| Some((p, p.offset(id)?))) {
-        Some((pack, offset)) => {
-            pack.read(offset, &mut |base| find(git_dir, packs, base, bases + 1))
-        }
-        None => Err(Unreadable(format!("object {} not found", hex(id)))),
-    }
+    let Some((pack, offset)) = packs.iter().find_map(|p| Some((p, p.offset(id)?))) else {
+        return Err(Unreadable(format!("object {} not found", hex(id))));
+    };
+    pack.read(offset, &mut |base| match read_loose(git_dir, base)? {
+        Some(found) => Ok(found),
+        None => packed(git_dir, packs, base, bases + 1),
+    })
 }
 
 /// The loose object `id` (zlib of `<kind> <size>\0<body>`), if there is one.
