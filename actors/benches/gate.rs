@@ -111,7 +111,7 @@ fn file(project: &str, trusted: bool, text: String) -> ConfigFile {
         commit: "c0ffee".into(),
         path: "zuul.yaml".into(),
         trusted,
-        text,
+        text: text.into(),
     }
 }
 

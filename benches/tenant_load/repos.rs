@@ -89,14 +89,14 @@ pub fn generate(dir: &Path, n: usize) {
 
 /// The files a load reads, for building the layout without the repos.
 pub fn config_files(n: usize) -> Vec<ConfigFile> {
-    let file = |project: String, path: &str, trusted, text| ConfigFile {
+    let file = |project: String, path: &str, trusted, text: String| ConfigFile {
         connection: "local".into(),
         project,
         branch: "master".into(),
         commit: "0".repeat(40),
         path: path.into(),
         trusted,
-        text,
+        text: text.into(),
     };
     let mut files = vec![file("config".into(), "zuul.yaml", true, CONFIG.into())];
     files.extend((0..n).map(|i| file(project(i), ".zuul.yaml", false, project_config(i))));

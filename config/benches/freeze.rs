@@ -84,7 +84,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         commit: "c0ffee".into(),
         path: "zuul.yaml".into(),
         trusted: true,
-        text,
+        text: text.into(),
     }];
     let drivers = BTreeMap::from([("local".to_string(), "git".to_string())]);
     let (build, layout) = time(rounds, || Layout::build(&tenant, &drivers, &files));

@@ -7,6 +7,9 @@
 pub mod matcher;
 mod raw;
 
+use std::ops::Deref;
+use std::sync::{Arc, LazyLock};
+
 use serde::Serialize;
 
 pub use matcher::{Matcher, MatcherList};
@@ -76,13 +79,24 @@ pub struct SecretUse {
 }
 
 /// One variant of a job, as one `- job:` stanza (or a project's job entry) defines it.
-/// `None` means "not set here", so inheritance can tell unset from set.
+/// It reads as its attributes (`variant.timeout`): it dereferences to them.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct JobVariant {
     /// Job name.
     pub name: String,
     /// `None`: the default parent (`base`); `Some(None)`: explicitly no parent.
     pub parent: Option<Option<String>>,
+    /// What the variant sets. Shared: most project entries only name a job, and
+    /// they all hold one empty set instead of a kilobyte each.
+    pub attributes: Arc<JobAttributes>,
+    /// Where this variant was defined.
+    pub source: Source,
+}
+
+/// The attributes a job variant sets; `None` means "not set here", so
+/// inheritance can tell unset from set.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct JobAttributes {
     /// Free text.
     pub description: Option<String>,
     /// Playbooks run before `run`, in order, parents' first.
@@ -163,13 +177,35 @@ pub struct JobVariant {
     pub secrets: Option<Vec<SecretUse>>,
     /// Ansible version.
     pub ansible_version: Option<String>,
-    /// Where this variant was defined.
-    pub source: Source,
 }
 
-/// Where a config object was defined.
+impl Deref for JobVariant {
+    type Target = JobAttributes;
+    fn deref(&self) -> &JobAttributes {
+        &self.attributes
+    }
+}
+
+/// Where a config object was defined: its file and line. It reads as its file
+/// (`source.project`): it dereferences to it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Source {
+    /// The file, shared by every object written in it.
+    pub file: Arc<SourceFile>,
+    /// 1-based line of the object.
+    pub line: usize,
+}
+
+impl Deref for Source {
+    type Target = SourceFile;
+    fn deref(&self) -> &SourceFile {
+        &self.file
+    }
+}
+
+/// A config file that objects were read from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SourceFile {
     /// Connection of the project.
     pub connection: String,
     /// Project whose repo holds the file.
@@ -180,8 +216,6 @@ pub struct Source {
     pub commit: String,
     /// Path of the file in the repo.
     pub path: String,
-    /// 1-based line of the object.
-    pub line: usize,
     /// True when the project is a config project.
     pub trusted: bool,
     /// The pragma of the file.
@@ -257,9 +291,7 @@ impl JobVariant {
             semaphores.get_or_insert_with(Vec::new).push(one);
         }
         let list = |l: Option<crate::form::StringList>| l.map(|l| l.0);
-        Ok(JobVariant {
-            name,
-            parent: None,
+        let attributes = JobAttributes {
             description: raw.description,
             pre_run: raw.pre_run.map(|p| p.0),
             run: raw.run.map(|p| p.0),
@@ -300,6 +332,11 @@ impl JobVariant {
             irrelevant_files: raw.irrelevant_files,
             secrets: raw.secrets,
             ansible_version,
+        };
+        Ok(JobVariant {
+            name,
+            parent: None,
+            attributes: shared(attributes),
             source,
         })
     }
@@ -316,6 +353,17 @@ impl JobVariant {
             None if Some(self.name.as_str()) == default => None,
             None => default,
         }
+    }
+}
+
+/// The one empty set that every variant setting nothing holds.
+static NOTHING_SET: LazyLock<Arc<JobAttributes>> = LazyLock::new(Arc::default);
+
+fn shared(attributes: JobAttributes) -> Arc<JobAttributes> {
+    if attributes == JobAttributes::default() {
+        NOTHING_SET.clone()
+    } else {
+        Arc::new(attributes)
     }
 }
 

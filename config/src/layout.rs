@@ -12,6 +12,7 @@ mod refs;
 pub use lookup::ProjectPipelineConfig;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
 
 use crate::encryption::{decrypt_data, ProjectKeys};
 use crate::freeze::FrozenJob;
@@ -39,8 +40,8 @@ pub struct ConfigFile {
     pub path: String,
     /// True when the project is a config project of the tenant.
     pub trusted: bool,
-    /// The file's text.
-    pub text: String,
+    /// The file's text, shared with the loader's cache of unchanged files.
+    pub text: Arc<str>,
 }
 
 /// The assembled configuration of one tenant.

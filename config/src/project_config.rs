@@ -6,7 +6,9 @@
 
 mod item;
 
-use crate::job::{JobVariant, NodesetRef, Source};
+use std::sync::Arc;
+
+use crate::job::{JobVariant, NodesetRef, Source, SourceFile};
 use crate::layout::ConfigFile;
 use crate::nodeset::Nodeset;
 use crate::pragma::Pragma;
@@ -90,9 +92,13 @@ pub fn parse_objects(file: &ConfigFile) -> (Vec<ConfigObject>, Vec<ConfigError>)
             Err(e) => errors.push(e),
         }
     }
+    let source_file = Arc::new(source_file(file, pragma));
     let mut objects = Vec::new();
     for located in rest {
-        let source = source_of(file, located.line, &pragma);
+        let source = Source {
+            file: source_file.clone(),
+            line: located.line,
+        };
         match item::check_item(source, located.item) {
             Ok(object) => objects.push(object),
             Err(e) => errors.push(e),
@@ -101,16 +107,15 @@ pub fn parse_objects(file: &ConfigFile) -> (Vec<ConfigObject>, Vec<ConfigError>)
     (objects, errors)
 }
 
-fn source_of(file: &ConfigFile, line: usize, pragma: &Pragma) -> Source {
-    Source {
+fn source_file(file: &ConfigFile, pragma: Pragma) -> SourceFile {
+    SourceFile {
         connection: file.connection.clone(),
         project: file.project.clone(),
         branch: file.branch.clone(),
         commit: file.commit.clone(),
         path: file.path.clone(),
-        line,
         trusted: file.trusted,
-        pragma: pragma.clone(),
+        pragma,
     }
 }
 

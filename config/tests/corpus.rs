@@ -101,7 +101,7 @@ fn layout_of(dir: &Path) -> Layout {
                     commit: format!("{}-{branch}", project.name),
                     path,
                     trusted: project.trusted,
-                    text,
+                    text: text.into(),
                 });
             }
         }

@@ -54,7 +54,7 @@ fn config_files(tenant: &TenantDef) -> Vec<ConfigFile> {
                 commit: "0".repeat(40),
                 path,
                 trusted: project.trusted,
-                text,
+                text: text.into(),
             });
         }
     }

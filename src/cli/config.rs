@@ -143,7 +143,7 @@ async fn build_layout(merger: &Merger, tenant: &TenantDef) -> anyhow::Result<Lay
                     commit: commit.clone(),
                     path,
                     trusted: project.trusted,
-                    text,
+                    text: text.into(),
                 }));
                 break;
             }

@@ -19,7 +19,7 @@ const GIT_READS: usize = 16;
 /// A project's config files (path, text) as last read from a local repo, with
 /// the branch and commit they were read at, by (connection, project): a reload
 /// re-reads only the projects whose branch head moved.
-type FileCache = HashMap<(String, String), (String, String, Vec<(String, String)>)>;
+type FileCache = HashMap<(String, String), (String, String, Vec<(String, Arc<str>)>)>;
 
 /// Loads layouts by reading each project's config on its default branch.
 #[derive(Clone)]
@@ -129,7 +129,7 @@ impl RepoLayoutLoader {
                 .await
                 .map_err(repo_error)?;
             if let Some((commit, files)) = read {
-                return Ok(config_files(project, &branch, &commit, files));
+                return Ok(config_files(project, &branch, &commit, shared_texts(files)));
             }
         }
         Ok(Vec::new())
@@ -186,7 +186,7 @@ fn local_files(
             }
         }
         let files = match repo.config_files(&commit) {
-            Ok(files) => files,
+            Ok(files) => shared_texts(files),
             Err(e) => return fallback(e.0),
         };
         let read = config_files(project, &branch, &commit, files.clone());
@@ -210,11 +210,19 @@ fn candidates(head: Option<String>) -> Vec<String> {
 }
 
 /// (path, text) pairs read at `commit` of `branch` as the layout's config files.
+/// The files with their texts made shareable between the cache and layouts.
+fn shared_texts(files: Vec<(String, String)>) -> Vec<(String, Arc<str>)> {
+    files
+        .into_iter()
+        .map(|(path, text)| (path, text.into()))
+        .collect()
+}
+
 fn config_files(
     project: &TenantProject,
     branch: &str,
     commit: &str,
-    files: Vec<(String, String)>,
+    files: Vec<(String, Arc<str>)>,
 ) -> Vec<ConfigFile> {
     let file = |(path, text)| ConfigFile {
         connection: project.connection.clone(),
