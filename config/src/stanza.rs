@@ -8,10 +8,12 @@
 //! Everything nested (mappings, block scalars, continuation lines) is indented
 //! further, so such lines are exactly the item starts. We then parse each
 //! item's lines as a one-item list and shift serde_yaml's line numbers by the
-//! item's start. When the text is not a plain block list (flow style, odd
-//! indentation, or a count that does not match what serde_yaml parsed), we
-//! parse the whole file at once: errors still carry lines, but objects then all
-//! claim line 1.
+//! item's start. Only when an item is not YAML on its own (a syntax error, an
+//! alias to another item's anchor) or the file uses merge keys do we parse the
+//! whole file first, so a syntax error is reported for the file as a whole.
+//! When the text is not a plain block list (flow style, odd indentation, or a
+//! count that does not match what serde_yaml parsed), we parse the whole file
+//! at once: errors still carry lines, but objects then all claim line 1.
 
 use serde::de::DeserializeOwned;
 
@@ -31,6 +33,9 @@ pub fn parse_list<T: DeserializeOwned>(
     file: &str,
     text: &str,
 ) -> Result<Vec<Result<Located<T>, ConfigError>>, ConfigError> {
+    if let Some(items) = parse_items_alone(file, text) {
+        return Ok(items);
+    }
     let doc: serde_yaml::Value =
         serde_yaml::from_str(text).map_err(|e| ConfigError::from_yaml(file, &e))?;
     let items = match doc {
@@ -47,6 +52,31 @@ pub fn parse_list<T: DeserializeOwned>(
     }
 }
 
+/// The common case read in one pass: each item parsed from its own lines,
+/// without first parsing the whole file. `None` when that cannot stand for the
+/// whole file (not a plain block list, merge keys, or an item that is not YAML
+/// alone), so the caller parses the whole file and reports as it does.
+fn parse_items_alone<T: DeserializeOwned>(
+    file: &str,
+    text: &str,
+) -> Option<Vec<Result<Located<T>, ConfigError>>> {
+    if text.contains("<<") {
+        return None;
+    }
+    let starts = item_starts(text)?;
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::with_capacity(starts.len());
+    for (i, &start) in starts.iter().enumerate() {
+        let slice = item_lines(&lines, &starts, i);
+        let item = parse_item(file, &slice, start)?;
+        out.push(item.map(|item| Located {
+            line: start + 1,
+            item,
+        }));
+    }
+    Some(out)
+}
+
 fn parse_each<T: DeserializeOwned>(
     file: &str,
     text: &str,
@@ -57,8 +87,7 @@ fn parse_each<T: DeserializeOwned>(
     let mut out = Vec::new();
     for (i, value) in items.into_iter().enumerate() {
         let start = starts[i];
-        let end = starts.get(i + 1).copied().unwrap_or(lines.len());
-        let slice = lines[start..end].join("\n");
+        let slice = item_lines(&lines, starts, i);
         let line = start + 1;
         // YAML merge keys (`<<: *anchor`), which Zuul's loader applies but
         // serde_yaml leaves as a plain `<<` key unless asked.
@@ -66,20 +95,42 @@ fn parse_each<T: DeserializeOwned>(
             out.push(merged(file, line, value).map(|item| Located { line, item }));
             continue;
         }
-        let parsed = match serde_yaml::from_str::<Vec<T>>(&slice) {
-            Ok(mut one) if one.len() == 1 => Ok(one.remove(0)),
-            Ok(_) => Err(ConfigError::in_file(file, line, "expected one item")),
-            Err(e) if serde_yaml::from_str::<serde_yaml::Value>(&slice).is_ok() => {
-                Err(item_error(file, &e).shifted(start))
-            }
+        let parsed = parse_item(file, &slice, start).unwrap_or_else(|| {
             // The slice alone is not YAML (an alias to an anchor in another
             // item): read the item from the whole document, at its start line.
-            Err(_) => serde_yaml::from_value::<T>(value)
-                .map_err(|e| ConfigError::in_file(file, line, item_error(file, &e).message)),
-        };
+            serde_yaml::from_value::<T>(value)
+                .map_err(|e| ConfigError::in_file(file, line, item_error(file, &e).message))
+        });
         out.push(parsed.map(|item| Located { line, item }));
     }
     out
+}
+
+/// The lines of item `i`, from its start to the next item's.
+fn item_lines(lines: &[&str], starts: &[usize], i: usize) -> String {
+    let end = starts.get(i + 1).copied().unwrap_or(lines.len());
+    lines[starts[i]..end].join("\n")
+}
+
+/// One item parsed from its own lines, which start at 0-based line `start`;
+/// `None` when those lines are not YAML on their own.
+fn parse_item<T: DeserializeOwned>(
+    file: &str,
+    slice: &str,
+    start: usize,
+) -> Option<Result<T, ConfigError>> {
+    match serde_yaml::from_str::<Vec<T>>(slice) {
+        Ok(mut one) if one.len() == 1 => Some(Ok(one.remove(0))),
+        Ok(_) => Some(Err(ConfigError::in_file(
+            file,
+            start + 1,
+            "expected one item",
+        ))),
+        Err(e) if serde_yaml::from_str::<serde_yaml::Value>(slice).is_ok() => {
+            Some(Err(item_error(file, &e).shifted(start)))
+        }
+        Err(_) => None,
+    }
 }
 
 /// An item read from the whole document's value with merge keys applied; its
@@ -209,5 +260,32 @@ mod tests {
         let second = items[1].as_ref().unwrap();
         assert_eq!(second.line, 2);
         assert_eq!(second.item["x"], serde_yaml::Value::from(1));
+    }
+
+    #[test]
+    fn a_syntax_error_in_one_item_is_an_error_for_the_file_at_its_line() {
+        let text = "- job:\n    name: a\n- job:\n    name: [b\n";
+        let err = parse_list::<serde_yaml::Value>("f.yaml", text)
+            .err()
+            .unwrap();
+        assert_eq!((err.file.as_str(), err.line), ("f.yaml", 5));
+    }
+
+    #[test]
+    fn a_wrong_type_in_one_item_is_that_items_error_and_the_others_parse() {
+        #[derive(serde::Deserialize)]
+        struct Named {
+            name: String,
+        }
+        let text = "- name: a\n# between\n- name: [1, 2]\n- name: c\n";
+        let items = parse_list::<Named>("f.yaml", text).unwrap();
+        let read: Vec<Result<(usize, &str), usize>> = items
+            .iter()
+            .map(|i| match i {
+                Ok(i) => Ok((i.line, i.item.name.as_str())),
+                Err(e) => Err(e.line),
+            })
+            .collect();
+        assert_eq!(read, vec![Ok((1, "a")), Err(3), Ok((4, "c"))]);
     }
 }
