@@ -151,15 +151,16 @@ fn projects_by_connection(tenants: &TenantConfig) -> BTreeMap<String, Vec<String
     out
 }
 
-async fn seed_example_repos(config: &ServerConfig, tenants: &TenantConfig) -> anyhow::Result<()> {
+/// Creates the example repos that connections with a `seed` folder still lack.
+pub(crate) async fn seed_example_repos(
+    config: &ServerConfig,
+    tenants: &TenantConfig,
+) -> anyhow::Result<()> {
     for (name, projects) in projects_by_connection(tenants) {
         let Some(Connection::Git(git)) = config.connections.get(&name) else {
             continue;
         };
-        let created = crate::quickstart::seed_repos(git, &projects).await?;
-        for project in created {
-            tracing::info!(connection = %name, %project, "created example repo");
-        }
+        crate::quickstart::seed_repos(git, &projects).await?;
     }
     Ok(())
 }

@@ -169,3 +169,28 @@ fn config_freeze_of_an_unknown_tenant_fails_naming_it() {
     assert!(!ok);
     assert!(stderr.contains("no tenant nope"), "{stderr}");
 }
+
+#[test]
+fn config_check_passes_on_the_quickstart_before_it_was_ever_served() {
+    // Given a copy of the quickstart, whose repos `serve` creates on first start
+    let dir = tempfile::tempdir().unwrap();
+    let quickstart = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/quickstart");
+    for part in ["portcullis.yaml", "main.yaml", "projects"] {
+        let copied = Command::new("cp")
+            .arg("-r")
+            .arg(quickstart.join(part))
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        assert!(copied.success());
+    }
+
+    // When it is checked
+    let (ok, stdout, stderr) = portcullis_config(dir.path(), &["check"]);
+
+    // Then the example repos are made from the seed folders and the tenant loads clean
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(stdout.contains("tenant example: "), "{stdout}");
+    assert!(stdout.contains(" 0 errors"), "{stdout}");
+    assert!(dir.path().join("state/repos/demo").is_dir());
+}

@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::Subcommand;
-use portcullis_config::{ConfigError, ConfigFile, FrozenJob, Layout, TenantDef};
+use portcullis_config::{
+    ConfigError, ConfigFile, FrozenJob, Layout, ServerConfig, TenantConfig, TenantDef,
+};
 
 use crate::merger::Merger;
 
@@ -82,8 +84,7 @@ impl ConfigCommand {
 }
 
 async fn check(config: &Path) -> anyhow::Result<()> {
-    let (server, tenants) = crate::server::load_config(config)?;
-    let merger = Merger::new(server.state_dir.join("git"), server.connections.clone());
+    let (_, tenants, merger) = load(config).await?;
     let mut errors: Vec<ConfigError> = Vec::new();
     for tenant in &tenants.tenants {
         let layout = build_layout(&merger, tenant).await?;
@@ -107,16 +108,25 @@ async fn check(config: &Path) -> anyhow::Result<()> {
 }
 
 async fn load_tenant(config: &Path, name: &str) -> anyhow::Result<Layout> {
-    let (server, tenants) = crate::server::load_config(config)?;
+    let (server, tenants, merger) = load(config).await?;
     let Some(tenant) = tenants.tenant(name) else {
         bail!("no tenant {name} in {}", server.tenant_config.display());
     };
-    let merger = Merger::new(server.state_dir.join("git"), server.connections.clone());
     let layout = build_layout(&merger, tenant).await?;
     for error in &layout.errors {
         eprintln!("warning: {}", error.report());
     }
     Ok(layout)
+}
+
+/// The server and tenant configs and a merger over the connections; like
+/// `serve` on its first start, it creates the example repos a `seed` folder
+/// holds, so the quickstart checks before it has ever been served.
+async fn load(config: &Path) -> anyhow::Result<(ServerConfig, TenantConfig, Merger)> {
+    let (server, tenants) = crate::server::load_config(config)?;
+    crate::server::seed_example_repos(&server, &tenants).await?;
+    let merger = Merger::new(server.state_dir.join("git"), server.connections.clone());
+    Ok((server, tenants, merger))
 }
 
 /// Reads every project's config files (config projects first) and builds the layout.
