@@ -6,7 +6,8 @@
 //!
 //!     cargo run --release -p portcullis-config --example fuzz -- [SECONDS] [SEED]
 //!
-//! A panic, or one input running longer than `STUCK`, writes the input to
+//! A panic (a crash, or the two ways of reading a file's items disagreeing),
+//! or one input running longer than `STUCK`, writes the input to
 //! `config/fuzz/artifacts/` and exits 1; the seed printed at the start
 //! replays the run.
 
@@ -22,7 +23,7 @@ const MAX_LEN: usize = 4096;
 /// One input taking this long counts as a hang.
 const STUCK: Duration = Duration::from_secs(5);
 /// Bytes that matter to YAML and to our config, to insert more often than noise.
-const YAML_BYTES: &[u8] = b" \n-:{}[],'\"!&*#|>?%@`\t0123456789abcdefghijklmnopqrstuvwxyz";
+const YAML_BYTES: &[u8] = b" \n\r-:{}[],'\"!&*#|>?%@`\t0123456789abcdefghijklmnopqrstuvwxyz";
 /// Words that steer mutations towards real config.
 const WORDS: &[&str] = &[
     "- job:\n",
@@ -58,6 +59,8 @@ const WORDS: &[&str] = &[
     "trigger: ",
     "&a ",
     "*a",
+    "<<: *a\n",
+    "\u{2028}",
     "<<: *a",
     "~",
     "null",

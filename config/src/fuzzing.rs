@@ -2,7 +2,8 @@
 //! and the stable-toolchain run in `examples/fuzz.rs`), kept here so both
 //! exercise the very same path: any text as the config file of a config and
 //! an untrusted project, assembled with keys (so encrypted values are tried),
-//! every error reported, every pipeline frozen for both projects.
+//! every error reported, every pipeline frozen for both projects; and the
+//! two ways of reading a file's items checked against each other.
 
 use std::sync::{Arc, OnceLock};
 
@@ -83,6 +84,7 @@ pub fn freeze_all(layout: &Layout) {
 
 /// Loads `text` as both projects' `zuul.yaml`, reports every error and freezes everything.
 pub fn load_and_freeze(text: &str) {
+    crate::stanza::assert_items_alone_read_as_the_whole(text);
     let Some(layout) = layout_of(text) else {
         return;
     };

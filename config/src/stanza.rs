@@ -33,9 +33,40 @@ pub fn parse_list<T: DeserializeOwned>(
     file: &str,
     text: &str,
 ) -> Result<Vec<Result<Located<T>, ConfigError>>, ConfigError> {
-    if let Some(items) = parse_items_alone(file, text) {
-        return Ok(items);
+    match parse_items_alone(file, text) {
+        Some(items) => Ok(items),
+        None => parse_whole_first(file, text),
     }
+}
+
+/// For the fuzzers: panics when reading the items alone gives another answer
+/// (items, lines or errors) than reading the whole file first.
+pub(crate) fn assert_items_alone_read_as_the_whole(text: &str) {
+    type Read = Result<Vec<Result<Located<serde_yaml::Value>, ConfigError>>, ConfigError>;
+    let Some(alone) = parse_items_alone("f.yaml", text) else {
+        return;
+    };
+    let whole: Read = parse_whole_first("f.yaml", text);
+    // Debug text, as a `.nan` is not equal to itself.
+    let shown = |read: &Read| match read {
+        Ok(items) => format!("{:?}", items.iter().map(shown_item).collect::<Vec<_>>()),
+        Err(e) => format!("file error {}: {}", e.line, e.message),
+    };
+    assert_eq!(shown(&Ok(alone)), shown(&whole), "for {text:?}");
+}
+
+fn shown_item(item: &Result<Located<serde_yaml::Value>, ConfigError>) -> String {
+    match item {
+        Ok(located) => format!("{}: {:?}", located.line, located.item),
+        Err(e) => format!("error {}: {}", e.line, e.message),
+    }
+}
+
+/// Parses the whole file, then each item from its lines where that is possible.
+fn parse_whole_first<T: DeserializeOwned>(
+    file: &str,
+    text: &str,
+) -> Result<Vec<Result<Located<T>, ConfigError>>, ConfigError> {
     let doc: serde_yaml::Value =
         serde_yaml::from_str(text).map_err(|e| ConfigError::from_yaml(file, &e))?;
     let items = match doc {
@@ -54,21 +85,26 @@ pub fn parse_list<T: DeserializeOwned>(
 
 /// The common case read in one pass: each item parsed from its own lines,
 /// without first parsing the whole file. `None` when that cannot stand for the
-/// whole file (not a plain block list, merge keys, or an item that is not YAML
-/// alone), so the caller parses the whole file and reports as it does.
+/// whole file (not a plain block list, merge keys, line breaks other than LF
+/// and CRLF, or an item that is not YAML alone), so the caller parses the
+/// whole file and reports as it does.
 fn parse_items_alone<T: DeserializeOwned>(
     file: &str,
     text: &str,
 ) -> Option<Vec<Result<Located<T>, ConfigError>>> {
-    if text.contains("<<") {
+    if text.contains("<<") || has_other_line_breaks(text) {
         return None;
     }
     let starts = item_starts(text)?;
     let lines: Vec<&str> = text.lines().collect();
+    // The first item takes the lines above it too (comments, markers,
+    // directives), so that every line of the file is read.
+    let mut cuts = starts.clone();
+    cuts[0] = 0;
     let mut out = Vec::with_capacity(starts.len());
     for (i, &start) in starts.iter().enumerate() {
-        let slice = item_lines(&lines, &starts, i);
-        let item = parse_item(file, &slice, start)?;
+        let slice = item_lines(&lines, &cuts, i);
+        let item = parse_item(file, &slice, cuts[i])?;
         out.push(item.map(|item| Located {
             line: start + 1,
             item,
@@ -106,14 +142,21 @@ fn parse_each<T: DeserializeOwned>(
     out
 }
 
-/// The lines of item `i`, from its start to the next item's.
-fn item_lines(lines: &[&str], starts: &[usize], i: usize) -> String {
-    let end = starts.get(i + 1).copied().unwrap_or(lines.len());
-    lines[starts[i]..end].join("\n")
+/// True when `text` breaks lines where YAML does but `str::lines` does not:
+/// a lone CR, NEL, LS or PS.
+fn has_other_line_breaks(text: &str) -> bool {
+    text.contains(['\u{85}', '\u{2028}', '\u{2029}'])
+        || text.split('\r').skip(1).any(|rest| !rest.starts_with('\n'))
 }
 
-/// One item parsed from its own lines, which start at 0-based line `start`;
-/// `None` when those lines are not YAML on their own.
+/// The lines of item `i`, from its cut to the next item's.
+fn item_lines(lines: &[&str], cuts: &[usize], i: usize) -> String {
+    let end = cuts.get(i + 1).copied().unwrap_or(lines.len());
+    lines[cuts[i]..end].join("\n")
+}
+
+/// One item parsed from its lines, which start at the file's 0-based line
+/// `start`; `None` when those lines are not YAML on their own.
 fn parse_item<T: DeserializeOwned>(
     file: &str,
     slice: &str,
@@ -287,5 +330,32 @@ mod tests {
             })
             .collect();
         assert_eq!(read, vec![Ok((1, "a")), Err(3), Ok((4, "c"))]);
+    }
+
+    #[test]
+    fn a_bad_directive_before_the_items_is_an_error_for_the_file() {
+        let text = "% job: {name: unit}\n- project:\n    check: {jobs: [unit]}\n";
+        assert!(parse_list::<serde_yaml::Value>("f.yaml", text).is_err());
+    }
+
+    #[test]
+    fn a_bad_character_above_the_items_is_an_error_for_the_file() {
+        let text = "# demo\u{7f}\n- project:\n    check: {jobs: [unit]}\n";
+        assert!(parse_list::<serde_yaml::Value>("f.yaml", text).is_err());
+    }
+
+    #[test]
+    fn items_under_a_header_and_marker_keep_their_lines() {
+        let text = "# header\n---\n- a: 1\n# between\n- b: [2\n    , 3]\n";
+        let items = parse_list::<serde_yaml::Value>("f.yaml", text).unwrap();
+        let lines: Vec<usize> = items.iter().map(|i| i.as_ref().unwrap().line).collect();
+        assert_eq!(lines, vec![3, 5]);
+    }
+
+    #[test]
+    fn a_lone_carriage_return_breaks_a_line_as_in_yaml() {
+        let text = "- a: 1\n  \r- b: 2\n";
+        let items = parse_list::<serde_yaml::Value>("f.yaml", text).unwrap();
+        assert_eq!(items.len(), 2);
     }
 }

@@ -209,7 +209,6 @@ fn candidates(head: Option<String>) -> Vec<String> {
     candidates
 }
 
-/// (path, text) pairs read at `commit` of `branch` as the layout's config files.
 /// The files with their texts made shareable between the cache and layouts.
 fn shared_texts(files: Vec<(String, String)>) -> Vec<(String, Arc<str>)> {
     files
@@ -218,6 +217,7 @@ fn shared_texts(files: Vec<(String, String)>) -> Vec<(String, Arc<str>)> {
         .collect()
 }
 
+/// (path, text) pairs read at `commit` of `branch` as the layout's config files.
 fn config_files(
     project: &TenantProject,
     branch: &str,
