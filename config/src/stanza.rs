@@ -9,7 +9,8 @@
 //! further, so such lines are exactly the item starts. We then parse each
 //! item's lines as a one-item list and shift serde_yaml's line numbers by the
 //! item's start. Only when an item is not YAML on its own (a syntax error, an
-//! alias to another item's anchor) or the file uses merge keys do we parse the
+//! alias to another item's anchor), the file uses merge keys, or it breaks
+//! lines where `str::lines` does not (lone CR, NEL, LS, PS) do we parse the
 //! whole file first, so a syntax error is reported for the file as a whole.
 //! When the text is not a plain block list (flow style, odd indentation, or a
 //! count that does not match what serde_yaml parsed), we parse the whole file
