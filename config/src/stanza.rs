@@ -98,14 +98,10 @@ fn parse_items_alone<T: DeserializeOwned>(
     }
     let starts = item_starts(text)?;
     let lines: Vec<&str> = text.lines().collect();
-    // The first item takes the lines above it too (comments, markers,
-    // directives), so that every line of the file is read.
-    let mut cuts = starts.clone();
-    cuts[0] = 0;
     let mut out = Vec::with_capacity(starts.len());
     for (i, &start) in starts.iter().enumerate() {
-        let slice = item_lines(&lines, &cuts, i);
-        let item = parse_item(file, &slice, cuts[i])?;
+        let (from, slice) = item_lines(&lines, &starts, i);
+        let item = parse_item(file, &slice, from)?;
         out.push(item.map(|item| Located {
             line: start + 1,
             item,
@@ -123,16 +119,15 @@ fn parse_each<T: DeserializeOwned>(
     let lines: Vec<&str> = text.lines().collect();
     let mut out = Vec::new();
     for (i, value) in items.into_iter().enumerate() {
-        let start = starts[i];
-        let slice = item_lines(&lines, starts, i);
-        let line = start + 1;
+        let (from, slice) = item_lines(&lines, starts, i);
+        let line = starts[i] + 1;
         // YAML merge keys (`<<: *anchor`), which Zuul's loader applies but
         // serde_yaml leaves as a plain `<<` key unless asked.
         if slice.contains("<<") {
             out.push(merged(file, line, value).map(|item| Located { line, item }));
             continue;
         }
-        let parsed = parse_item(file, &slice, start).unwrap_or_else(|| {
+        let parsed = parse_item(file, &slice, from).unwrap_or_else(|| {
             // The slice alone is not YAML (an alias to an anchor in another
             // item): read the item from the whole document, at its start line.
             serde_yaml::from_value::<T>(value)
@@ -150,10 +145,13 @@ fn has_other_line_breaks(text: &str) -> bool {
         || text.split('\r').skip(1).any(|rest| !rest.starts_with('\n'))
 }
 
-/// The lines of item `i`, from its cut to the next item's.
-fn item_lines(lines: &[&str], cuts: &[usize], i: usize) -> String {
-    let end = cuts.get(i + 1).copied().unwrap_or(lines.len());
-    lines[cuts[i]..end].join("\n")
+/// The lines of item `i`, up to the next item's, and the file's 0-based line
+/// they start at. The first item takes the lines above it too (comments,
+/// markers, directives), so that every line of the file is read.
+fn item_lines(lines: &[&str], starts: &[usize], i: usize) -> (usize, String) {
+    let from = if i == 0 { 0 } else { starts[i] };
+    let end = starts.get(i + 1).copied().unwrap_or(lines.len());
+    (from, lines[from..end].join("\n"))
 }
 
 /// One item parsed from its lines, which start at the file's 0-based line
