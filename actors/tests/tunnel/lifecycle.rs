@@ -148,15 +148,20 @@ async fn reap_leftover_tunnels_ends_a_leftover_loop_and_spares_others() {
     let status = leftover.0.wait().expect("reaped");
     assert_eq!(status.signal(), Some(9));
     // A killed `sleep` stays in /proc until its exit completes.
-    until_none_marked(&format!("{marker}/40001"));
+    until_marked(&format!("{marker}/40001"), <[u32]>::is_empty);
     assert_eq!(unrelated.0.try_wait().expect("alive"), None);
 }
 
-/// Waits until no process carries `marker`; fails after the event deadline.
-fn until_none_marked(marker: &str) {
+/// Polls /proc (a process that is not our child sends no exit event) until
+/// the pids carrying `marker` pass `done`; panics past the event deadline.
+fn until_marked(marker: &str, done: impl Fn(&[u32]) -> bool) {
     let deadline = Instant::now() + EVENT_DEADLINE;
-    while let [first, ..] = marked_processes(marker)[..] {
-        assert!(Instant::now() < deadline, "{first} still marked");
+    loop {
+        let pids = marked_processes(marker);
+        if done(&pids) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{marker}: still {pids:?}");
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -179,10 +184,6 @@ fn loop_marked(marker: &str) -> std::process::Child {
         .process_group(0)
         .spawn()
         .expect("spawn loop");
-    let deadline = Instant::now() + EVENT_DEADLINE;
-    while marked_processes(marker).is_empty() {
-        assert!(Instant::now() < deadline, "marker never visible");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    until_marked(marker, |pids| !pids.is_empty());
     child
 }
