@@ -13,6 +13,7 @@
 //! | [`store`] | diesel schema and queries (SQLite or PostgreSQL) |
 //! | [`web`] | actix-web: Zuul's REST API, the console-stream websocket, the UI |
 //! | [`quickstart`] | creates the quickstart's example repos on first start |
+//! | [`stop_signals`] | SIGINT, SIGTERM and SIGQUIT, listened for from the start |
 
 pub mod cli;
 pub mod drivers;
@@ -22,5 +23,6 @@ pub mod merger;
 pub mod nodes;
 pub mod quickstart;
 pub mod server;
+pub mod stop_signals;
 pub mod store;
 pub mod web;

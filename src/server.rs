@@ -17,6 +17,7 @@ use crate::drivers::report::GitReporter;
 use crate::executor::{AnsibleExecutor, ExecutorSettings};
 use crate::merger::layout_loader::RepoLayoutLoader;
 use crate::merger::Merger;
+use crate::stop_signals::{StopRequest, StopSignals};
 use crate::store::Store;
 use crate::web::{self, WebState};
 
@@ -57,6 +58,8 @@ pub fn load_config(path: &Path) -> anyhow::Result<(ServerConfig, TenantConfig)> 
 
 /// Runs the server until it is told to stop. Must run inside an actix system.
 pub async fn serve(config_path: &Path) -> anyhow::Result<()> {
+    // Installed first, so a signal during start still ends in a clean stop.
+    let mut stop = StopSignals::install()?;
     let (config, tenants) = load_config(config_path)?;
     // Key files are read now, so that a bad one stops the start before anything runs.
     let auth =
@@ -115,8 +118,14 @@ pub async fn serve(config_path: &Path) -> anyhow::Result<()> {
     let (server, addr) = web::start_with_auth(config.listen, state, auth)
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     tracing::info!(%addr, "portcullis is serving; web UI at {}", config.web_root);
-    // The web server stops on SIGINT/SIGTERM; dropping the pollers and stopping the
-    // system then stops every actor, and with them every build's processes.
+    let web_server = server.handle();
+    actix::spawn(async move {
+        let request = stop.recv().await;
+        tracing::info!(?request, "stop signal received; stopping the web server");
+        web_server.stop(request == StopRequest::Graceful).await;
+    });
+    // Once the web server stops, dropping the pollers and stopping the system
+    // stops every actor, and with them every build's processes.
     let served = server.await.context("web server failed");
     // Given back while the runtime still runs: a lease dropped with the
     // system could only spawn its deletes, and they would never run.

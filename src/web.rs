@@ -113,6 +113,8 @@ pub fn start_with_auth(
         App::new().configure(app_config_with(state.clone(), auth.clone(), admin.clone()))
     })
     .workers(workers)
+    // The caller owns the stop signals: actix-web would listen only once serving.
+    .disable_signals()
     .bind(listen)?;
     let bound = server
         .addrs()

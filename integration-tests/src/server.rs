@@ -79,6 +79,13 @@ pub struct TestServer {
 impl TestServer {
     /// Creates the repos and config of `scenario` and starts the server.
     pub async fn start(scenario: Scenario) -> TestServer {
+        let mut server = TestServer::prepare(scenario).await;
+        server.launch().await;
+        server
+    }
+
+    /// Creates the repos and config of `scenario`; [`spawn`](Self::spawn) starts the server.
+    pub async fn prepare(scenario: Scenario) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = Repo::init(&dir.path().join("repos/config"));
         config.commit(
@@ -92,16 +99,14 @@ impl TestServer {
         }
         let port = free_port();
         write_configs(&dir, &scenario, port).await;
-        let mut server = TestServer {
+        TestServer {
             dir,
             child: None,
             base_url: format!("http://127.0.0.1:{port}"),
             config,
             demo,
             http: reqwest::Client::new(),
-        };
-        server.launch().await;
-        server
+        }
     }
 
     /// The server config file.
@@ -119,8 +124,8 @@ impl TestServer {
         self.dir.path().join("state")
     }
 
-    /// Starts the server process and waits until its tenant's layout is loaded.
-    async fn launch(&mut self) {
+    /// Starts the server process, without waiting for it to be ready.
+    pub fn spawn(&mut self) {
         let stderr = File::create(self.dir.path().join("server.log")).expect("server log");
         let child = Command::new(server_binary())
             .args(["serve", "--config"])
@@ -132,6 +137,11 @@ impl TestServer {
             .spawn()
             .expect("start the server");
         self.child = Some(child);
+    }
+
+    /// Starts the server process and waits until its tenant's layout is loaded.
+    async fn launch(&mut self) {
+        self.spawn();
         let status = format!("/api/tenant/{TENANT}/status");
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -184,12 +194,27 @@ impl TestServer {
         signal: Signal,
         deadline: Duration,
     ) -> Option<(ExitStatus, Duration)> {
-        let mut child = self.child.take()?;
         let sent = Instant::now();
-        let _ = kill(Pid::from_raw(child.id() as i32), signal);
-        while sent.elapsed() < deadline {
+        self.signal(signal);
+        let status = self.exit_within(deadline).await?;
+        Some((status, sent.elapsed()))
+    }
+
+    /// Sends the server `signal`, if it runs.
+    pub fn signal(&self, signal: Signal) {
+        if let Some(child) = &self.child {
+            let _ = kill(Pid::from_raw(child.id() as i32), signal);
+        }
+    }
+
+    /// Waits up to `deadline` for the server to exit: its status, or `None`
+    /// when it did not exit in time (it is SIGKILLed then) or was not running.
+    pub async fn exit_within(&mut self, deadline: Duration) -> Option<ExitStatus> {
+        let mut child = self.child.take()?;
+        let waiting = Instant::now();
+        while waiting.elapsed() < deadline {
             if let Ok(Some(status)) = child.try_wait() {
-                return Some((status, sent.elapsed()));
+                return Some(status);
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

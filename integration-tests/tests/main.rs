@@ -14,5 +14,6 @@ mod pod_jobs;
 mod pod_nodes;
 mod reconfigure;
 mod review_flow;
+mod server_signals;
 mod tunnels;
 mod web_ui;

@@ -6,11 +6,11 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use portcullis_actors::tunnel::{
     CloseTunnel, GetTunnelState, Tunnel, TunnelLog, TunnelSettings, TunnelSpec, CONSOLE_PORT,
 };
-use tokio::signal::unix::{signal, SignalKind};
+
+use crate::stop_signals::StopSignals;
 
 /// Where the tunnel forwards to, and with which kubectl.
 #[derive(clap::Args)]
@@ -38,8 +38,7 @@ pub struct TunnelArgs {
 /// Runs one tunnel until SIGINT or SIGTERM.
 pub async fn run(args: TunnelArgs) -> anyhow::Result<()> {
     // Installed first, so a signal during start still ends in a clean stop.
-    let mut interrupt = signal(SignalKind::interrupt()).context("SIGINT handler")?;
-    let mut terminate = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+    let mut stop = StopSignals::install()?;
     let mut spec = TunnelSpec::new(args.kubeconfig, args.context, args.namespace, args.pod);
     spec.remote_port = args.remote_port;
     let mut settings = TunnelSettings {
@@ -54,10 +53,7 @@ pub async fn run(args: TunnelArgs) -> anyhow::Result<()> {
     let port = tunnel.send(GetTunnelState).await?.port;
     let mut stdout = std::io::stdout();
     writeln!(stdout, "{port}").and_then(|()| stdout.flush())?;
-    tokio::select! {
-        _ = interrupt.recv() => {}
-        _ = terminate.recv() => {}
-    }
+    stop.recv().await;
     tunnel.send(CloseTunnel).await?;
     Ok(())
 }
