@@ -1,5 +1,5 @@
 //! Start-up: reads the config, opens the store, starts the engine, the
-//! drivers and the web server, and stops them all again on SIGINT/SIGTERM.
+//! drivers and the web server, and stops them all again on a stop signal.
 
 use std::collections::BTreeMap;
 use std::path::Path;

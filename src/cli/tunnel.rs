@@ -1,6 +1,6 @@
 //! `portcullis tunnel`: one tunnel in the foreground, for operators debugging
 //! live log streaming. It prints the local port as its first line of stdout,
-//! keeps the forward alive, and on SIGINT or SIGTERM stops it and exits 0.
+//! keeps the forward alive, and on SIGINT, SIGTERM or SIGQUIT stops it and exits 0.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -35,7 +35,7 @@ pub struct TunnelArgs {
     kubectl: Option<PathBuf>,
 }
 
-/// Runs one tunnel until SIGINT or SIGTERM.
+/// Runs one tunnel until SIGINT, SIGTERM or SIGQUIT.
 pub async fn run(args: TunnelArgs) -> anyhow::Result<()> {
     // Installed first, so a signal during start still ends in a clean stop.
     let mut stop = StopSignals::install()?;
