@@ -91,6 +91,7 @@ fn request(changes: &[String], mode: MergeMode, run: usize) -> MergeRequest {
                     url: None,
                     message: format!("Change {i}\n"),
                     depends_on: Vec::new(),
+                    parents: Vec::new(),
                 }),
             },
             mode,

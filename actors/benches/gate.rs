@@ -165,6 +165,7 @@ async fn run() -> Option<(f64, f64)> {
             url: None,
             message: format!("Change {number}"),
             depends_on: Vec::new(),
+            parents: Vec::new(),
         };
         let id = format!("{number},{}", change.patchset);
         engine.submit(TriggerEvent::for_change(

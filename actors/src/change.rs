@@ -22,6 +22,20 @@ pub struct ChangeRef {
     pub message: String,
     /// The changes this one depends on, as written in its Depends-On footers.
     pub depends_on: Vec<String>,
+    /// Patchsets of other open changes its commits build on (its git parents),
+    /// nearest first: it needs them merged first, at exactly these patchsets.
+    pub parents: Vec<PatchsetRef>,
+}
+
+/// One patchset of a change of the same connection, as a git parent names it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct PatchsetRef {
+    /// Project name.
+    pub project: String,
+    /// Change number.
+    pub number: u64,
+    /// The patchset (on plain git: the commit sha).
+    pub patchset: String,
 }
 
 /// How a change is merged into its target branch (a project's merge-mode).

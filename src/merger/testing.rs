@@ -113,6 +113,7 @@ pub(crate) fn change_item(
             url: None,
             message: format!("Change {number}\n"),
             depends_on: Vec::new(),
+            parents: Vec::new(),
         }),
     };
     MergeItem { item, mode }

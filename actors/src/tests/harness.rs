@@ -140,6 +140,7 @@ impl Harness {
             url: Some(format!("https://review.test/{project}/{number}")),
             message: format!("Change {number}"),
             depends_on: depends_on.iter().map(|d| d.to_string()).collect(),
+            parents: Vec::new(),
         };
         let id = format!("{},{}", change.number, change.patchset);
         let event =

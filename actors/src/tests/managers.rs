@@ -93,6 +93,7 @@ async fn an_abandoned_change_leaves_every_pipeline() {
         url: None,
         message: String::new(),
         depends_on: Vec::new(),
+        parents: Vec::new(),
     };
     let abandon =
         crate::TriggerEvent::for_change("local", "change-abandoned", "demo", "master", change);

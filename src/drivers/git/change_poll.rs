@@ -180,6 +180,7 @@ impl ChangePoller {
             patchset: sha,
             url: None,
             depends_on: review::depends_on(&message),
+            parents: Vec::new(),
             message,
         };
         let mut event = TriggerEvent::for_change(&self.connection, kind, project, &target, change);

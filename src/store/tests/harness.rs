@@ -199,6 +199,7 @@ pub fn item_ref(item: &Item) -> ItemRef {
             url: Some(format!("https://review.example/{number}")),
             message: String::new(),
             depends_on: Vec::new(),
+            parents: Vec::new(),
         }),
     }
 }
