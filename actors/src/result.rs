@@ -30,6 +30,10 @@ pub enum BuildResult {
     RetryLimit,
     /// The item left the pipeline before it reported (dequeued, superseded).
     Dequeued,
+    /// The item's job graph could not be frozen (a broken config); no jobs ran.
+    ConfigError,
+    /// The item left without running any jobs (its file matchers took none).
+    NoJobs,
 }
 
 impl BuildResult {
@@ -48,6 +52,8 @@ impl BuildResult {
             BuildResult::NodeFailure => "NODE_FAILURE",
             BuildResult::RetryLimit => "RETRY_LIMIT",
             BuildResult::Dequeued => "DEQUEUED",
+            BuildResult::ConfigError => "CONFIG_ERROR",
+            BuildResult::NoJobs => "NO_JOBS",
         }
     }
 }

@@ -23,7 +23,7 @@ use crate::layout::Layout;
 use crate::nodeset::Nodeset;
 use crate::ConfigError;
 
-pub use graph::freeze_job_graph_for_files;
+pub use graph::{freeze_job_graph_for_files, NOOP_JOB};
 
 /// A playbook to run, and where its file comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]

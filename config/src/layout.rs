@@ -314,6 +314,13 @@ impl Layout {
         crate::freeze::freeze_job_graph(self, pipeline, project, branch)
     }
 
+    /// Whether `project`'s items on `branch` in `pipeline` fail fast: the first
+    /// failing voting job cancels the others and fails the item at once.
+    pub fn fail_fast(&self, pipeline: &str, project: &str, branch: &str) -> bool {
+        let ppc = self.project_pipeline_config(project, pipeline, branch);
+        ppc.fail_fast.unwrap_or(false)
+    }
+
     /// The frozen jobs to run for a change to `files` (`None`: not known) of `project`
     /// on `branch` in `pipeline`; file matchers decide which listed jobs run.
     pub fn job_graph_for_files(

@@ -14,6 +14,10 @@ use crate::layout::{Layout, ProjectPipelineConfig};
 use crate::nodeset::Nodeset;
 use crate::ConfigError;
 
+/// The built-in job every tenant has without defining it: it runs nothing,
+/// needs no node and always succeeds (Zuul's `noop`).
+pub const NOOP_JOB: &str = "noop";
+
 /// A job of the graph before the graph is settled.
 struct Candidate<'a> {
     job: FrozenJob,
@@ -70,6 +74,9 @@ fn freeze_one<'a>(
         return Ok(None);
     };
     let referrer = &first_local.source;
+    if name == NOOP_JOB && !layout.jobs.contains_key(NOOP_JOB) {
+        return builtin_noop(layout, &matching, referrer).map(Some);
+    }
     let mut overrides = Overrides::new();
     matching
         .iter()
@@ -112,6 +119,27 @@ fn freeze_one<'a>(
         pending,
         referrer,
     }))
+}
+
+/// The built-in `noop` with the project's local variants applied (they may
+/// set `voting`, file matchers, dependencies); it has no parent, playbook or node.
+fn builtin_noop<'a>(
+    layout: &'a Layout,
+    matching: &[&'a JobVariant],
+    referrer: &'a Source,
+) -> Result<Candidate<'a>, ConfigError> {
+    let mut fold = Fold::new(NOOP_JOB, &layout.secrets);
+    for variant in matching {
+        fold.apply(variant)?;
+    }
+    fold.job.name = NOOP_JOB.to_string();
+    fold.job.nodeset = Nodeset::default();
+    Ok(Candidate {
+        job: fold.job,
+        matches_files: true,
+        pending: None,
+        referrer,
+    })
 }
 
 /// Problems that only matter if the job runs.
@@ -213,7 +241,7 @@ fn settle(layout: &Layout, candidates: Vec<Candidate<'_>>) -> Result<Vec<FrozenJ
         for dep in &c.job.dependencies {
             match index.get(dep.name.as_str()) {
                 Some(&i) => mine.push((i, dep.soft)),
-                None if !layout.jobs.contains_key(&dep.name) => {
+                None if !layout.jobs.contains_key(&dep.name) && dep.name != NOOP_JOB => {
                     let message = format!(
                         "job {} depends on {}, which is not defined",
                         c.job.name, dep.name

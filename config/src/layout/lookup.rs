@@ -17,6 +17,9 @@ pub struct ProjectPipelineConfig<'a> {
     pub vars: Vars,
     /// The shared queue, when a stanza names one.
     pub queue: Option<String>,
+    /// Whether the first failing voting job ends the item at once; the first
+    /// template or stanza that sets it decides, as Zuul lets no later one override it.
+    pub fail_fast: Option<bool>,
 }
 
 /// Nodeset alternatives may name nodesets of alternatives; this deep is a loop.
@@ -99,6 +102,7 @@ impl Layout {
                 if entry.queue.is_some() {
                     ppc.queue.clone_from(&entry.queue);
                 }
+                ppc.fail_fast = ppc.fail_fast.or(entry.fail_fast);
             }
             if let Some(vars) = &stanza.vars {
                 crate::freeze::merge_vars(&mut ppc.vars, vars);

@@ -10,7 +10,8 @@ use crate::ConfigError;
 impl Layout {
     pub(super) fn check_job_names(&mut self) {
         let mut errors = Vec::new();
-        let defined: BTreeSet<String> = self.jobs.keys().cloned().collect();
+        let mut defined: BTreeSet<String> = self.jobs.keys().cloned().collect();
+        defined.insert(crate::freeze::NOOP_JOB.to_string());
         let mut jobs = std::mem::take(&mut self.jobs);
         for variants in jobs.values_mut() {
             variants.retain(|v| match self.name_problem(v, &defined) {

@@ -89,3 +89,24 @@ fn a_dependency_cycle_is_an_error() {
     let err = demo(text).job_graph("post", "demo", "master").unwrap_err();
     assert!(err.message.contains("dependency cycle"), "{err}");
 }
+
+#[test]
+fn the_built_in_noop_job_runs_without_a_definition_a_playbook_or_a_node() {
+    let text = "- job: {name: test, dependencies: [noop]}\n\
+                - project:\n    post: {jobs: [noop, {test: {}}]}\n";
+    let jobs = demo(text).job_graph("post", "demo", "master").unwrap();
+    assert_eq!(jobs[0].name, crate::freeze::NOOP_JOB);
+    assert!(jobs[0].run.is_empty() && jobs[0].nodeset.nodes.is_empty());
+    assert_eq!(jobs[1].dependencies[0].name, "noop");
+}
+
+#[test]
+fn fail_fast_is_decided_by_the_first_stanza_that_sets_it() {
+    let text = "- project-template:\n    name: fast\n    post: {fail-fast: true}\n\
+                - project:\n    templates: [fast]\n    post: {fail-fast: false, jobs: [a]}\n\
+                - job: {name: a}\n";
+    let layout = demo(text);
+    assert!(layout.fail_fast("post", "demo", "master"));
+    let plain = demo("- job: {name: a}\n- project:\n    post: {jobs: [a]}\n");
+    assert!(!plain.fail_fast("post", "demo", "master"));
+}
