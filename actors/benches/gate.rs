@@ -83,6 +83,13 @@ impl SpeculativeMerger for Tip {
         }
         async move { Ok(state) }.boxed()
     }
+
+    fn changed_files(
+        &self,
+        _: &portcullis_actors::event::ItemRef,
+    ) -> BoxFuture<'static, Option<Vec<String>>> {
+        async { None }.boxed()
+    }
 }
 
 /// Counts reports and wakes the bench when every change reported.

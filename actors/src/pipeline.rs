@@ -174,20 +174,11 @@ impl Pipeline {
                 return;
             }
         }
-        let branch = item.branch.as_deref().unwrap_or_default();
-        let jobs = match layout.job_graph(&self.name, &item.project, branch) {
-            Ok(jobs) if jobs.is_empty() => {
-                tracing::debug!(pipeline = %self.name, project = %item.project, "no jobs");
-                return;
-            }
-            Ok(jobs) => jobs,
-            Err(err) => {
-                tracing::warn!(
-                    tenant = %self.tenant, pipeline = %self.name, project = %item.project,
-                    %err, "cannot freeze the job graph; item not enqueued"
-                );
-                return;
-            }
+        let tenant = self.tenant.clone();
+        let autoholds = self.autoholds.clone();
+        let Some(spec) = ItemSpec::at_enqueue(tenant, &self.name, layout.clone(), event, autoholds)
+        else {
+            return;
         };
         let place = manager::place(&layout, pipeline, &item);
         let needs = match self.needs(&item, &place) {
@@ -205,13 +196,6 @@ impl Pipeline {
                 "Superseded by a newer item.".into(),
             );
         }
-        let spec = ItemSpec {
-            tenant: self.tenant.clone(),
-            pipeline: self.name.clone(),
-            event,
-            jobs,
-            autoholds: self.autoholds.clone(),
-        };
         let listeners = ItemListeners {
             progress: ctx.address().recipient(),
             completed: ctx.address().recipient(),
@@ -315,6 +299,11 @@ impl Handler<ItemProgressed> for Pipeline {
                 };
                 entry.outcome = Some((result, text));
             }
+            Progress::ConfigError { message } => {
+                entry.failing.push("it has an invalid configuration".into());
+                entry.outcome = Some((BuildResult::ConfigError, message));
+            }
+            Progress::NoJobs => entry.outcome = Some((BuildResult::NoJobs, messages.no_jobs)),
             Progress::MergeFailed { conflict, detail } => {
                 entry.failing.push("it has a merge conflict".into());
                 let outcome = match conflict {

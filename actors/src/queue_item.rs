@@ -7,16 +7,25 @@
 //! pipeline how it goes ([`ItemProgressed`]). A reset ([`StartBuildset`] with
 //! a new generation) cancels its builds and starts over on a new state; news
 //! of an older generation is dropped on both sides.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | `job_graph` | the jobs, their dependencies, skips and returned data |
+//! | `freeze` | the job graph frozen once the merger named the changed files |
+//! | `run` | the merge, the builds, fail-fast, the end |
+//! | `status` | the item's part of the status |
 
+mod freeze;
 mod job_graph;
 mod run;
 mod status;
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
-use portcullis_config::FrozenJob;
+use portcullis_config::{FrozenJob, Layout};
 
 use crate::autohold::Autoholds;
 use crate::change::{MergeRequest, MergeState};
@@ -60,6 +69,13 @@ pub enum Progress {
         /// The buildset's result.
         result: BuildResult,
     },
+    /// The job graph could not be frozen (CONFIG_ERROR); no jobs run.
+    ConfigError {
+        /// What is wrong, naming the job.
+        message: String,
+    },
+    /// The jobs' file matchers left none to run (NO_JOBS).
+    NoJobs,
 }
 
 /// News of an item's buildset. Sent by [`QueueItem`] to its pipeline as it happens.
@@ -120,8 +136,14 @@ pub struct ItemSpec {
     pub pipeline: String,
     /// The event that enqueued it.
     pub event: TriggerEvent,
-    /// The frozen jobs to run.
-    pub jobs: Vec<FrozenJob>,
+    /// The layout it was enqueued with; its jobs are frozen again from it once
+    /// the changed files are known.
+    pub layout: Arc<Layout>,
+    /// Its jobs frozen without knowing the changed files (every job the
+    /// project lists), or why they cannot be frozen.
+    pub jobs: Result<Vec<FrozenJob>, String>,
+    /// Whether the first failing voting job cancels the rest and fails the item.
+    pub fail_fast: bool,
     /// The engine's autohold requests.
     pub autoholds: Autoholds,
 }
@@ -150,6 +172,8 @@ pub struct QueueItem {
     generation: u32,
     /// The speculative state of the current generation, once made.
     state: Option<MergeState>,
+    /// True once the graph was frozen with the changed files (once per item, as in Zuul).
+    frozen: bool,
     /// Whether the current generation was told JobFailed already.
     told_failed: bool,
     /// Builds of earlier generations (or of a finishing item) still stopping, by uuid.
@@ -169,7 +193,7 @@ impl QueueItem {
             id: new_uuid(),
             buildset_uuid: new_uuid(),
             item: ItemRef::from_event(&spec.event),
-            graph: JobGraph::new(&spec.jobs),
+            graph: JobGraph::new(spec.jobs.as_deref().unwrap_or_default()),
             spec,
             enqueue_time: Utc::now(),
             records: RecordQueue::start(ports.store.clone()),
@@ -177,6 +201,7 @@ impl QueueItem {
             pipeline,
             generation: 0,
             state: None,
+            frozen: false,
             told_failed: false,
             retired: HashSet::new(),
             running: std::collections::HashMap::new(),
@@ -196,7 +221,7 @@ impl QueueItem {
     fn required_projects(&self) -> Vec<(String, String, String)> {
         let item_branch = self.item.branch.clone().unwrap_or_default();
         let mut required: Vec<(String, String, String)> = Vec::new();
-        for job in &self.spec.jobs {
+        for job in self.graph.slots.iter().map(|s| &s.job) {
             for project in &job.required_projects {
                 let branch = project.override_checkout.as_ref();
                 let branch = branch.or(job.override_checkout.as_ref());
@@ -263,11 +288,19 @@ impl Handler<StartBuildset> for QueueItem {
             return;
         }
         self.restart(start.generation);
+        if let Err(message) = &self.spec.jobs {
+            let message = message.clone();
+            return self.tell(Progress::ConfigError { message });
+        }
+        if self.frozen && self.graph.slots.is_empty() {
+            return self.tell(Progress::NoJobs);
+        }
         match start.merge {
             Some(mut request) => {
                 request.required = self.required_projects();
                 self.merge(request, ctx)
             }
+            None if self.needs_files() => self.ask_ref_files(ctx),
             None => {
                 self.state = Some(MergeState::default());
                 self.advance(ctx);

@@ -2,6 +2,8 @@
 //! ports, grouped by area.
 
 mod admin;
+mod fail_fast;
+mod file_matchers;
 mod fake_merger;
 mod fakes;
 mod gating;

@@ -19,6 +19,8 @@ impl Pipeline {
         match result {
             BuildResult::Success => pipeline.success.clone(),
             BuildResult::MergeConflict => pipeline.merge_conflict_reporters().to_vec(),
+            BuildResult::ConfigError => pipeline.config_error_reporters().to_vec(),
+            BuildResult::NoJobs => pipeline.reporters.no_jobs.clone(),
             BuildResult::Dequeued => pipeline.reporters.dequeue.clone(),
             _ => pipeline.failure.clone(),
         }
@@ -90,8 +92,9 @@ impl Pipeline {
             let queue = &mut self.queues[q];
             match result {
                 BuildResult::Success => queue.increase_window(),
-                // Zuul shrinks for failed tests, not for a failed merge.
-                BuildResult::MergeFailure => {}
+                // Zuul shrinks for failed tests, not for a failed merge or an
+                // item that had nothing to test.
+                BuildResult::MergeFailure | BuildResult::NoJobs => {}
                 _ => queue.decrease_window(),
             }
         }

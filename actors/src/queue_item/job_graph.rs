@@ -117,12 +117,64 @@ impl JobGraph {
                     })
             });
             let Some(i) = next else { return skipped };
-            let slot = &mut self.slots[i];
-            slot.outcome = Some(BuildOutcome::of(BuildResult::Skipped));
-            slot.start_time = Some(now);
-            slot.end_time = Some(now);
+            self.end_unrun(i, BuildResult::Skipped, now);
             skipped.push(i);
         }
+    }
+
+    /// Gives a job that never ran its result.
+    fn end_unrun(&mut self, index: usize, result: BuildResult, now: DateTime<Utc>) {
+        let slot = &mut self.slots[index];
+        slot.outcome = Some(BuildOutcome::of(result));
+        slot.end_time = Some(now);
+    }
+
+    /// zuul_return's `child_jobs`: when the job whose build is `uuid` returned a
+    /// list, the jobs depending on it directly that the list does not name are
+    /// SKIPPED (names of jobs that are not its children are ignored, so a list
+    /// of only those skips them all); returns the newly skipped.
+    pub fn skip_unchosen_children(&mut self, uuid: &str, now: DateTime<Utc>) -> Vec<usize> {
+        let Some(parent) = self.slots.iter().position(|s| s.uuid == uuid) else {
+            return Vec::new();
+        };
+        let outcome = self.slots[parent].outcome.as_ref();
+        let Some(chosen) = outcome.and_then(|o| chosen_children(&self.slots[parent].job.name, &o.data))
+        else {
+            return Vec::new();
+        };
+        let unchosen: Vec<usize> = (0..self.slots.len())
+            .filter(|i| {
+                let slot = &self.slots[*i];
+                slot.deps.contains(&parent)
+                    && !slot.started
+                    && slot.outcome.is_none()
+                    && !chosen.contains(&slot.job.name)
+            })
+            .collect();
+        for &i in &unchosen {
+            self.end_unrun(i, BuildResult::Skipped, now);
+        }
+        unchosen
+    }
+
+    /// Fail-fast: every job without a result becomes CANCELED; returns those
+    /// that never started (the running ones are stopped by the caller).
+    pub fn cancel_unfinished(&mut self, now: DateTime<Utc>) -> Vec<usize> {
+        let mut unrun = Vec::new();
+        for index in 0..self.slots.len() {
+            let slot = &mut self.slots[index];
+            if slot.outcome.is_some() {
+                continue;
+            }
+            if slot.started {
+                slot.end_time = Some(now);
+                slot.outcome = Some(BuildOutcome::of(BuildResult::Canceled));
+            } else {
+                self.end_unrun(index, BuildResult::Canceled, now);
+                unrun.push(index);
+            }
+        }
+        unrun
     }
 
     /// The data returned by every job `index` depends on (transitively), merged
@@ -163,6 +215,22 @@ impl JobGraph {
             (s.job.voting, result)
         }))
     }
+}
+
+/// The names a job's returned data lists under `zuul.child_jobs`; `None` when
+/// it chose nothing (no such key, or not a list, which is logged and ignored).
+fn chosen_children(job: &str, data: &serde_json::Value) -> Option<Vec<String>> {
+    let listed = data.get("zuul")?.get("child_jobs")?;
+    let Some(listed) = listed.as_array() else {
+        tracing::warn!(%job, child_jobs = %listed, "zuul_return child_jobs is not a list; ignored");
+        return None;
+    };
+    Some(
+        listed
+            .iter()
+            .filter_map(|name| name.as_str().map(str::to_string))
+            .collect(),
+    )
 }
 
 /// Deep-merges `from` into `into`: objects key by key, anything else replaced.

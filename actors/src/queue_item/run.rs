@@ -1,12 +1,14 @@
-//! How an item runs its buildset: the merge, the builds in dependency order,
-//! resets, and its end once every build stopped.
+//! How an item runs its buildset: the merge, the builds in dependency order
+//! (the built-in `noop` succeeding on the spot), children a job's zuul_return
+//! did not choose skipped, fail-fast, resets, and its end once every build stopped.
 
 use actix::prelude::*;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use portcullis_config::freeze::NOOP_JOB;
 
 use super::{Progress, QueueItem};
 use crate::build::{Build, BuildEvent, CancelBuild};
-use crate::change::{MergeError, MergeRequest};
+use crate::change::{MergeError, MergeRequest, MergeState};
 use crate::port::{BuildOutcome, BuildRequest, StoreRecord};
 use crate::result::BuildResult;
 
@@ -39,8 +41,13 @@ impl QueueItem {
             }
             match merged {
                 Ok(state) => {
-                    item.state = Some(state);
-                    item.advance(ctx);
+                    if item.freeze(state.files.as_deref()) {
+                        item.state = Some(state);
+                        item.advance(ctx);
+                    } else {
+                        // No job will use it: let it go now.
+                        item.ports.merger.release(&item.id, &state);
+                    }
                 }
                 Err(err) => {
                     tracing::info!(item = %item.id, %err, "no speculative state");
@@ -60,51 +67,97 @@ impl QueueItem {
         let Some(state) = self.state.clone() else {
             return;
         };
-        let now = Utc::now();
-        for index in self.graph.skip_children_of_failures(now) {
-            let slot = &self.graph.slots[index];
-            let started = self.build_started(index, now);
-            self.records.push(started);
-            self.records.push(StoreRecord::BuildFinished {
-                uuid: slot.uuid.clone(),
-                result: BuildResult::Skipped,
-                end_time: now,
-                log_url: None,
-                error_detail: None,
-                held: false,
-            });
-        }
-        let me = ctx.address().recipient();
-        for index in self.graph.ready() {
-            let parent_data = self.graph.parent_data(index);
-            let slot = &mut self.graph.slots[index];
-            slot.started = true;
-            slot.hold = self
-                .spec
-                .autoholds
-                .matching(&self.spec.tenant, &slot.job.name, &self.item);
-            let request = BuildRequest {
-                uuid: slot.uuid.clone(),
-                buildset_uuid: self.buildset_uuid.clone(),
-                tenant: self.spec.tenant.clone(),
-                pipeline: self.spec.pipeline.clone(),
-                item: self.item.clone(),
-                job: slot.job.clone(),
-                state: state.clone(),
-                parent_data,
-                hold: slot.hold.is_some(),
-            };
-            let uuid = slot.uuid.clone();
-            // Stored now, not when the build says it began, so a build retired
-            // before its first word still has a start to its end.
-            let started = self.build_started(index, now);
-            self.records.push(started);
-            let build = Build::new(request, self.ports.clone(), me.clone()).start();
-            self.running.insert(uuid, build);
+        // A noop succeeds at once, which may make its children ready: go round again.
+        loop {
+            let now = Utc::now();
+            let skipped = self.graph.skip_children_of_failures(now);
+            self.record_unrun(&skipped, BuildResult::Skipped, now);
+            let mut noops = false;
+            for index in self.graph.ready() {
+                if self.graph.slots[index].job.name == NOOP_JOB {
+                    self.run_noop(index, now);
+                    noops = true;
+                } else {
+                    self.start_build(index, &state, now, ctx);
+                }
+            }
+            if !noops {
+                break;
+            }
         }
         if self.graph.all_done() {
             self.tell(Progress::JobsCompleted {
                 result: self.graph.result(),
+            });
+        }
+    }
+
+    fn start_build(
+        &mut self,
+        index: usize,
+        state: &MergeState,
+        now: DateTime<Utc>,
+        ctx: &mut Context<Self>,
+    ) {
+        let parent_data = self.graph.parent_data(index);
+        let slot = &mut self.graph.slots[index];
+        slot.started = true;
+        slot.hold = self
+            .spec
+            .autoholds
+            .matching(&self.spec.tenant, &slot.job.name, &self.item);
+        let request = BuildRequest {
+            uuid: slot.uuid.clone(),
+            buildset_uuid: self.buildset_uuid.clone(),
+            tenant: self.spec.tenant.clone(),
+            pipeline: self.spec.pipeline.clone(),
+            item: self.item.clone(),
+            job: slot.job.clone(),
+            state: state.clone(),
+            parent_data,
+            hold: slot.hold.is_some(),
+        };
+        let uuid = slot.uuid.clone();
+        // Stored now, not when the build says it began, so a build retired
+        // before its first word still has a start to its end.
+        let started = self.build_started(index, now);
+        self.records.push(started);
+        let me = ctx.address().recipient();
+        let build = Build::new(request, self.ports.clone(), me).start();
+        self.running.insert(uuid, build);
+    }
+
+    /// The built-in noop: no build, no node, SUCCESS now (and stored so).
+    fn run_noop(&mut self, index: usize, now: DateTime<Utc>) {
+        let slot = &mut self.graph.slots[index];
+        slot.started = true;
+        slot.start_time = Some(now);
+        slot.end_time = Some(now);
+        slot.outcome = Some(BuildOutcome::of(BuildResult::Success));
+        let started = self.build_started(index, now);
+        self.records.push(started);
+        self.records.push(StoreRecord::BuildFinished {
+            uuid: self.graph.slots[index].uuid.clone(),
+            result: BuildResult::Success,
+            end_time: now,
+            log_url: None,
+            error_detail: None,
+            held: false,
+        });
+    }
+
+    /// Stores a start and an end with `result` for jobs that never ran (skipped, canceled).
+    fn record_unrun(&mut self, indexes: &[usize], result: BuildResult, now: DateTime<Utc>) {
+        for &index in indexes {
+            let started = self.build_started(index, now);
+            self.records.push(started);
+            self.records.push(StoreRecord::BuildFinished {
+                uuid: self.graph.slots[index].uuid.clone(),
+                result,
+                end_time: now,
+                log_url: None,
+                error_detail: None,
+                held: false,
             });
         }
     }
@@ -132,7 +185,8 @@ impl QueueItem {
                 return;
             }
         };
-        slot.end_time = Some(Utc::now());
+        let now = Utc::now();
+        slot.end_time = Some(now);
         slot.outcome = Some(outcome.clone());
         let failed = outcome.result != BuildResult::Success;
         let hold = slot.hold.clone().filter(|_| failed);
@@ -148,7 +202,23 @@ impl QueueItem {
             self.told_failed = true;
             self.tell(Progress::JobFailed { job });
         }
+        if failed && voting && self.spec.fail_fast {
+            self.cancel_the_rest(now);
+        }
+        if !failed {
+            let unchosen = self.graph.skip_unchosen_children(&uuid, now);
+            self.record_unrun(&unchosen, BuildResult::Skipped, now);
+        }
         self.advance(ctx);
+    }
+
+    /// Fail-fast: every job without a result is CANCELED now; running builds
+    /// are stopped and retired, so the buildset is complete at once.
+    fn cancel_the_rest(&mut self, now: DateTime<Utc>) {
+        tracing::info!(item = %self.id, "a voting job failed; fail-fast cancels the rest");
+        self.retire_running();
+        let unrun = self.graph.cancel_unfinished(now);
+        self.record_unrun(&unrun, BuildResult::Canceled, now);
     }
 
     fn store_end(&mut self, uuid: &str, outcome: &BuildOutcome, held: bool) {

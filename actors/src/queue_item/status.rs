@@ -40,8 +40,8 @@ impl QueueItem {
     }
 
     fn job_status(&self, slot: &JobSlot, now: DateTime<Utc>) -> JobStatus {
-        let skipped = slot.outcome.as_ref().map(|o| o.result) == Some(BuildResult::Skipped);
-        let started = slot.start_time.is_some() && !skipped;
+        // Jobs that never ran (skipped, canceled before they started) have no start.
+        let started = slot.start_time.is_some();
         let elapsed = slot
             .start_time
             .filter(|_| started)
@@ -70,7 +70,7 @@ impl QueueItem {
                 slot.outcome.as_ref().map(|o| o.result),
                 Some(BuildResult::Canceled)
             )),
-            queued: !started && !skipped,
+            queued: !started && slot.outcome.is_none(),
             waiting_status: (!slot.started && slot.outcome.is_none())
                 .then(|| "waiting on dependencies or the merger".to_string()),
             tries: 1,

@@ -1,7 +1,7 @@
 //! Deterministic fakes of the merger and the reporter, told which changes
 //! conflict, which merges fail, and remembering what they were asked.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use crate::change::{
     MergeError, MergeRequest, MergeState, Report, ReportError, Reporter, SpeculativeMerger,
 };
+use crate::event::ItemRef;
 use crate::result::BuildResult;
 
 #[derive(Default)]
@@ -21,6 +22,12 @@ struct MergerRules {
     /// Changes the merger errors on.
     broken: HashSet<u64>,
     requests: Vec<MergeRequest>,
+    /// The files each change changes; a change not here: not known.
+    files: HashMap<u64, Vec<String>>,
+    /// The files each project's ref updates change; a project not here: not known.
+    ref_files: HashMap<String, Vec<String>>,
+    /// How often the files of a ref update were asked for.
+    ref_files_asked: usize,
     /// Every item a state was ever kept for.
     kept_ever: HashSet<String>,
 }
@@ -55,6 +62,24 @@ impl FakeMerger {
     /// The merger fails (not a conflict) on states that end with change `n`.
     pub fn break_on(&self, n: u64) {
         self.rules.lock().unwrap().broken.insert(n);
+    }
+
+    /// Change `n` changes `files` (the state of an item that is change `n` says so).
+    pub fn set_files(&self, n: u64, files: &[&str]) {
+        let files = files.iter().map(|f| f.to_string()).collect();
+        self.rules.lock().unwrap().files.insert(n, files);
+    }
+
+    /// Ref updates of `project` change `files`.
+    pub fn set_ref_files(&self, project: &str, files: &[&str]) {
+        let files = files.iter().map(|f| f.to_string()).collect();
+        let mut rules = self.rules.lock().unwrap();
+        rules.ref_files.insert(project.to_string(), files);
+    }
+
+    /// How often the files of a ref update were asked for.
+    pub fn ref_files_asked(&self) -> usize {
+        self.rules.lock().unwrap().ref_files_asked
     }
 
     /// For each request so far whose item is change `n`: the changes in it, in order.
@@ -103,7 +128,10 @@ impl SpeculativeMerger for FakeMerger {
             pair(*a, *b) || pair(*b, *a)
         });
         let broken = last.is_some_and(|n| rules.broken.contains(&n));
-        let mut state = MergeState::default();
+        let mut state = MergeState {
+            files: last.and_then(|n| rules.files.get(&n).cloned()),
+            ..MergeState::default()
+        };
         for merge in &request.items {
             let key = (merge.item.connection.clone(), merge.item.project.clone());
             state.commits.insert(key, merge.item.newrev.clone());
@@ -122,6 +150,13 @@ impl SpeculativeMerger for FakeMerger {
             }
         };
         async move { outcome }.boxed()
+    }
+
+    fn changed_files(&self, item: &ItemRef) -> BoxFuture<'static, Option<Vec<String>>> {
+        let mut rules = self.rules.lock().unwrap();
+        rules.ref_files_asked += 1;
+        let files = rules.ref_files.get(&item.project).cloned();
+        async move { files }.boxed()
     }
 
     fn release(&self, item_uuid: &str, _: &MergeState) {
@@ -149,6 +184,11 @@ impl FakeReporter {
     /// Merging change `n` fails when reported.
     pub fn fail_merge_of(&self, n: u64) {
         self.failing.lock().unwrap().insert(n);
+    }
+
+    /// Every report so far, in order.
+    pub fn reports(&self) -> Vec<Report> {
+        self.reports.borrow().clone()
     }
 
     /// Waits (up to 10 s) for `n` reports; returns (change, result, merge asked) of each.

@@ -151,6 +151,25 @@ impl MemoryStore {
             .collect()
     }
 
+    /// (job name, result) of every finished build, in the order they finished.
+    pub fn build_results(records: &[StoreRecord]) -> Vec<(String, BuildResult)> {
+        let mut jobs = HashMap::new();
+        let mut out = Vec::new();
+        for record in records {
+            match record {
+                StoreRecord::BuildStarted { uuid, job_name, .. } => {
+                    jobs.insert(uuid.clone(), job_name.clone());
+                }
+                StoreRecord::BuildFinished { uuid, result, .. } => {
+                    let job = jobs.get(uuid).cloned().unwrap_or_default();
+                    out.push((job, *result));
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
     /// (change number, result) of finished buildsets of changes, in the order they finished.
     pub fn results_by_change(records: &[StoreRecord]) -> Vec<(u64, BuildResult)> {
         let mut changes = HashMap::new();

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::fakes::Behaviour;
+use super::fakes::{Behaviour, MemoryStore};
 use super::harness::{items, Harness};
 use crate::port::StoreRecord;
 use crate::result::BuildResult::*;
@@ -137,4 +137,91 @@ async fn a_change_in_an_independent_pipeline_is_tested_on_its_own_speculative_st
     let request = &given.executor.requests()[0];
     let commit = request.state.commits.values().next().unwrap();
     assert!(commit.starts_with('7'));
+}
+
+#[actix::test]
+async fn the_noop_job_succeeds_at_once_without_a_build_and_its_children_then_run() {
+    let demo = "- job: {name: test, dependencies: [noop]}\n\
+                - project:\n    check:\n      jobs: [noop, test]\n";
+    let given = Harness::gating(demo);
+
+    given.enqueue("check", "demo", 1, &[]).await;
+
+    assert_eq!(given.reporter.until(1).await, vec![(1, Success, false)]);
+    let executed: Vec<_> = given.executor.requests().iter().map(|r| r.job.name.clone()).collect();
+    assert_eq!(executed, ["test"], "noop never reaches the executor");
+    let builds = MemoryStore::build_results(&stored(&given).await);
+    assert!(builds.contains(&("noop".to_string(), Success)), "{builds:?}");
+}
+
+/// `build` has children `a` and `b`; `b` has a child `c`; `lint` stands alone.
+const CHILDREN: &str = "- job: {name: build}\n\
+- job: {name: a, dependencies: [build]}\n\
+- job: {name: b, dependencies: [build]}\n\
+- job: {name: c, dependencies: [b]}\n\
+- job: {name: lint}\n\
+- project:\n    check:\n      jobs: [build, a, b, c, lint]\n";
+
+/// The records once the (only) buildset finished: every build's are in.
+async fn stored(given: &Harness) -> Vec<StoreRecord> {
+    let done = |r: &[StoreRecord]| !MemoryStore::buildset_results(r).is_empty();
+    given.store.until(done).await
+}
+
+/// (job, result) of every build, by job name.
+fn results_of(records: &[StoreRecord]) -> Vec<(String, crate::result::BuildResult)> {
+    let mut builds = MemoryStore::build_results(records);
+    builds.sort_by(|x, y| x.0.cmp(&y.0));
+    builds
+}
+
+#[actix::test]
+async fn a_job_returning_child_jobs_runs_only_those_children_and_skips_the_others_with_theirs() {
+    let given = Harness::gating(CHILDREN);
+    let choice = json!({"zuul": {"child_jobs": ["a"]}, "artifact": "x"});
+    given.executor.set("build", Behaviour::Return(Success, choice));
+
+    given.enqueue("check", "demo", 1, &[]).await;
+
+    assert_eq!(given.reporter.until(1).await, vec![(1, Success, false)]);
+    let builds = results_of(&stored(&given).await);
+    let expected = [("a", Success), ("b", Skipped), ("build", Success), ("c", Skipped), ("lint", Success)];
+    let expected: Vec<_> = expected.iter().map(|(j, r)| (j.to_string(), *r)).collect();
+    assert_eq!(builds, expected);
+}
+
+#[actix::test]
+async fn child_jobs_naming_only_jobs_that_are_not_children_skips_every_child() {
+    let given = Harness::gating(CHILDREN);
+    let choice = json!({"zuul": {"child_jobs": ["lint", "no-such-job"]}});
+    given.executor.set("build", Behaviour::Return(Success, choice));
+
+    given.enqueue("check", "demo", 1, &[]).await;
+
+    assert_eq!(given.reporter.until(1).await, vec![(1, Success, false)]);
+    let mut executed: Vec<_> = given.executor.requests().iter().map(|r| r.job.name.clone()).collect();
+    executed.sort();
+    assert_eq!(executed, ["build", "lint"], "lint runs as it always would");
+}
+
+#[actix::test]
+async fn a_hard_dependency_on_a_job_not_in_the_graph_is_reported_as_a_config_error_and_never_merged() {
+    let demo = "- job: {name: compile}\n- job: {name: test, dependencies: [compile]}\n\
+                - project:\n    gate:\n      jobs: [test]\n";
+    let given = Harness::gating(demo);
+
+    given.enqueue("gate", "demo", 1, &[]).await;
+
+    assert_eq!(given.reporter.until(1).await, vec![(1, ConfigError, false)]);
+    let report = &given.reporter.reports()[0];
+    assert!(
+        report.message.contains("test") && report.message.contains("depends on compile"),
+        "{}",
+        report.message
+    );
+    // No config-error reporters: the failure reporters speak, as in Zuul.
+    assert_eq!(report.settings, json!({"comment": "failed"}));
+    assert_eq!(given.finished(1).await, vec![(1, ConfigError)]);
+    assert!(given.executor.requests().is_empty());
+    assert!(given.merger.states_of(1).is_empty(), "nothing to merge for");
 }
