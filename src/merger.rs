@@ -7,6 +7,7 @@
 //! | module | what it holds |
 //! |---|---|
 //! | `git` | running the git CLI through `tokio::process` |
+//! | `changed_files` | the files an item changes, for its jobs' file matchers |
 //! | `config_files` | which files of a repo are its Zuul config |
 //! | `scratch` | per-project scratch work trees where changes are merged, in every merge mode |
 //! | `speculative` | the engine's `SpeculativeMerger` port: speculative states under `refs/portcullis/state/` |
@@ -14,6 +15,7 @@
 //! | [`layout_loader`] | [`RepoLayoutLoader`]: a tenant's layout from its repos |
 //! | `local_repo` | reading a repo on this machine in-process, for fast layout loads |
 
+mod changed_files;
 mod config_files;
 mod git;
 mod land;

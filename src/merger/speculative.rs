@@ -7,7 +7,8 @@
 //! sets its branch to its new revision. Projects the jobs need but no item
 //! touches are taken at their branch heads. Each project's resulting commit is
 //! kept under `refs/portcullis/state/<item_uuid>` in its cache repo, so it
-//! survives until a build checks it out.
+//! survives until a build checks it out. The state also names the files the
+//! last item (the one the state is for) changes, for its jobs' file matchers.
 
 use std::collections::HashMap;
 
@@ -16,6 +17,7 @@ use futures_util::FutureExt;
 use portcullis_actors::change::{
     MergeError, MergeItem, MergeRequest, MergeState, SpeculativeMerger,
 };
+use portcullis_actors::event::ItemRef;
 
 use super::scratch::{ApplyError, Patch, Scratch};
 use super::{branch_head, check_revision, fetch, has_commit, Git, Merger, MergerError};
@@ -27,6 +29,12 @@ impl SpeculativeMerger for Merger {
     fn merge(&self, request: MergeRequest) -> BoxFuture<'static, Result<MergeState, MergeError>> {
         let merger = self.clone();
         async move { merger.speculate(&request).await }.boxed()
+    }
+
+    fn changed_files(&self, item: &ItemRef) -> BoxFuture<'static, Option<Vec<String>>> {
+        let merger = self.clone();
+        let item = item.clone();
+        async move { merger.files_changed_by(&item).await }.boxed()
     }
 
     fn release(&self, item_uuid: &str, state: &MergeState) {
@@ -93,6 +101,9 @@ impl Merger {
                 })?;
             let key = (plan.connection.to_string(), plan.project.to_string());
             state.commits.insert(key, commit);
+        }
+        if let Some(last) = request.items.last() {
+            state.files = self.files_changed_by(&last.item).await;
         }
         let duration_ms = started.elapsed().as_millis() as u64;
         tracing::debug!(item = %request.item_uuid, duration_ms, "speculative state built");
