@@ -3,9 +3,9 @@
 
 mod admin;
 mod fail_fast;
-mod file_matchers;
 mod fake_merger;
 mod fakes;
+mod file_matchers;
 mod gating;
 mod harness;
 mod jobs;

@@ -13,7 +13,7 @@ use portcullis_integration_tests::{Scenario, TestServer};
 
 const PUSHES: usize = 10;
 
-const JOB: &str = "- job:\n    name: noop\n    run: playbooks/noop.yaml\n- project:\n    post:\n      jobs: [noop]\n";
+const JOB: &str = "- job:\n    name: empty-play\n    run: playbooks/noop.yaml\n- project:\n    post:\n      jobs: [empty-play]\n";
 const NOOP: &str = "- hosts: localhost\n  gather_facts: false\n  tasks: []\n";
 
 #[tokio::main]
@@ -28,7 +28,7 @@ async fn main() {
         &[(".zuul.yaml", JOB), ("playbooks/noop.yaml", NOOP)],
     );
     let warmup = server.demo.head();
-    server.finished_build("noop", &warmup).await;
+    server.finished_build("empty-play", &warmup).await;
 
     let mut totals = Vec::new();
     let mut builds = Vec::new();

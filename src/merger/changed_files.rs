@@ -73,7 +73,15 @@ async fn merge_base(cache: &Path, a: &str, b: &str) -> Result<Option<String>, Me
 /// Paths that differ between two commits, renames as a deletion and an addition.
 async fn diff_names(cache: &Path, from: &str, to: &str) -> Result<Vec<String>, MergerError> {
     let out = Git::new(Some(cache))
-        .args(["diff-tree", "-r", "-z", "--name-only", "--no-renames", from, to])
+        .args([
+            "diff-tree",
+            "-r",
+            "-z",
+            "--name-only",
+            "--no-renames",
+            from,
+            to,
+        ])
         .output()
         .await?;
     let names = out.split(|b| *b == 0).filter(|name| !name.is_empty());

@@ -29,7 +29,10 @@ impl ItemSpec {
         autoholds: Autoholds,
     ) -> Option<ItemSpec> {
         let project = &event.project;
-        let branch = event.ref_name.strip_prefix("refs/heads/").unwrap_or_default();
+        let branch = event
+            .ref_name
+            .strip_prefix("refs/heads/")
+            .unwrap_or_default();
         let jobs = match layout.job_graph(pipeline, project, branch) {
             Ok(jobs) if jobs.is_empty() => {
                 tracing::debug!(%pipeline, %project, "no jobs");
@@ -79,9 +82,12 @@ impl QueueItem {
         };
         let spec = &self.spec;
         let branch = self.item.branch.as_deref().unwrap_or_default();
-        let frozen =
-            spec.layout
-                .job_graph_for_files(&spec.pipeline, &self.item.project, branch, Some(files));
+        let frozen = spec.layout.job_graph_for_files(
+            &spec.pipeline,
+            &self.item.project,
+            branch,
+            Some(files),
+        );
         match frozen {
             Ok(jobs) if jobs.is_empty() => {
                 tracing::info!(item = %self.id, files = files.len(), "no job matches the changed files");

@@ -138,7 +138,8 @@ impl JobGraph {
             return Vec::new();
         };
         let outcome = self.slots[parent].outcome.as_ref();
-        let Some(chosen) = outcome.and_then(|o| chosen_children(&self.slots[parent].job.name, &o.data))
+        let Some(chosen) =
+            outcome.and_then(|o| chosen_children(&self.slots[parent].job.name, &o.data))
         else {
             return Vec::new();
         };

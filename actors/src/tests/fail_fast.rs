@@ -18,7 +18,10 @@ fn fast(pipeline: &str, fail_fast: bool) -> String {
 }
 
 /// (job, result) of every build ended so far.
-async fn builds(given: &Harness, until: impl Fn(&[StoreRecord]) -> bool) -> Vec<(String, BuildResult)> {
+async fn builds(
+    given: &Harness,
+    until: impl Fn(&[StoreRecord]) -> bool,
+) -> Vec<(String, BuildResult)> {
     MemoryStore::build_results(&given.store.until(until).await)
 }
 
@@ -40,7 +43,11 @@ async fn a_failing_voting_job_cancels_the_running_and_waiting_jobs_and_the_item_
     let ended = builds(&given, |_| true).await;
     assert!(has(&ended, "slow", Canceled), "{ended:?}");
     assert!(has(&ended, "docs", Canceled), "{ended:?}");
-    assert!(!given.executor.requests().iter().any(|r| r.job.name == "docs"));
+    assert!(!given
+        .executor
+        .requests()
+        .iter()
+        .any(|r| r.job.name == "docs"));
 }
 
 #[actix::test]
@@ -54,12 +61,18 @@ async fn a_failing_non_voting_job_does_not_trip_fail_fast() {
     given.executor.set("unit", Behaviour::End(Failure));
 
     given.enqueue("check", "demo", 1, &[]).await;
-    builds(&given, |r| has(&MemoryStore::build_results(r), "unit", Failure)).await;
+    builds(&given, |r| {
+        has(&MemoryStore::build_results(r), "unit", Failure)
+    })
+    .await;
     given.executor.release("slow");
 
     assert_eq!(given.reporter.until(1).await, vec![(1, Success, false)]);
     let ended = builds(&given, |r| !MemoryStore::buildset_results(r).is_empty()).await;
-    assert!(has(&ended, "slow", Success) && has(&ended, "docs", Success), "{ended:?}");
+    assert!(
+        has(&ended, "slow", Success) && has(&ended, "docs", Success),
+        "{ended:?}"
+    );
 }
 
 #[actix::test]
@@ -69,7 +82,10 @@ async fn without_fail_fast_the_item_waits_for_its_other_jobs() {
     given.executor.set("unit", Behaviour::End(Failure));
 
     given.enqueue("check", "demo", 1, &[]).await;
-    builds(&given, |r| has(&MemoryStore::build_results(r), "unit", Failure)).await;
+    builds(&given, |r| {
+        has(&MemoryStore::build_results(r), "unit", Failure)
+    })
+    .await;
     given.executor.release("slow");
 
     assert_eq!(given.reporter.until(1).await, vec![(1, Failure, false)]);

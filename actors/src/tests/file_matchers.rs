@@ -64,8 +64,7 @@ async fn when_the_merger_does_not_know_the_files_every_job_runs() {
 }
 
 #[actix::test]
-async fn a_change_whose_files_match_no_job_runs_nothing_reports_nothing_and_is_stored_as_no_jobs()
-{
+async fn a_change_whose_files_match_no_job_runs_nothing_reports_nothing_and_is_stored_as_no_jobs() {
     let given = Harness::gating(&narrow("check"));
     given.merger.set_files(1, &["tools/release.sh"]);
 
@@ -98,7 +97,10 @@ async fn in_a_gate_a_change_with_no_jobs_reports_to_no_jobs_never_merges_and_the
     let reports = given.reporter.until(2).await;
     assert_eq!(reports, vec![(1, NoJobs, false), (2, Success, true)]);
     let no_jobs = &given.reporter.reports()[0];
-    assert_eq!(no_jobs.settings, serde_json::json!({"comment": "nothing to test"}));
+    assert_eq!(
+        no_jobs.settings,
+        serde_json::json!({"comment": "nothing to test"})
+    );
     assert_eq!(given.merger.states_of(2).last(), Some(&vec![2]));
     assert_eq!(given.executor.changes_run("unit"), [2]);
 }

@@ -148,10 +148,18 @@ async fn the_noop_job_succeeds_at_once_without_a_build_and_its_children_then_run
     given.enqueue("check", "demo", 1, &[]).await;
 
     assert_eq!(given.reporter.until(1).await, vec![(1, Success, false)]);
-    let executed: Vec<_> = given.executor.requests().iter().map(|r| r.job.name.clone()).collect();
+    let executed: Vec<_> = given
+        .executor
+        .requests()
+        .iter()
+        .map(|r| r.job.name.clone())
+        .collect();
     assert_eq!(executed, ["test"], "noop never reaches the executor");
     let builds = MemoryStore::build_results(&stored(&given).await);
-    assert!(builds.contains(&("noop".to_string(), Success)), "{builds:?}");
+    assert!(
+        builds.contains(&("noop".to_string(), Success)),
+        "{builds:?}"
+    );
 }
 
 /// `build` has children `a` and `b`; `b` has a child `c`; `lint` stands alone.
@@ -179,13 +187,21 @@ fn results_of(records: &[StoreRecord]) -> Vec<(String, crate::result::BuildResul
 async fn a_job_returning_child_jobs_runs_only_those_children_and_skips_the_others_with_theirs() {
     let given = Harness::gating(CHILDREN);
     let choice = json!({"zuul": {"child_jobs": ["a"]}, "artifact": "x"});
-    given.executor.set("build", Behaviour::Return(Success, choice));
+    given
+        .executor
+        .set("build", Behaviour::Return(Success, choice));
 
     given.enqueue("check", "demo", 1, &[]).await;
 
     assert_eq!(given.reporter.until(1).await, vec![(1, Success, false)]);
     let builds = results_of(&stored(&given).await);
-    let expected = [("a", Success), ("b", Skipped), ("build", Success), ("c", Skipped), ("lint", Success)];
+    let expected = [
+        ("a", Success),
+        ("b", Skipped),
+        ("build", Success),
+        ("c", Skipped),
+        ("lint", Success),
+    ];
     let expected: Vec<_> = expected.iter().map(|(j, r)| (j.to_string(), *r)).collect();
     assert_eq!(builds, expected);
 }
@@ -194,18 +210,26 @@ async fn a_job_returning_child_jobs_runs_only_those_children_and_skips_the_other
 async fn child_jobs_naming_only_jobs_that_are_not_children_skips_every_child() {
     let given = Harness::gating(CHILDREN);
     let choice = json!({"zuul": {"child_jobs": ["lint", "no-such-job"]}});
-    given.executor.set("build", Behaviour::Return(Success, choice));
+    given
+        .executor
+        .set("build", Behaviour::Return(Success, choice));
 
     given.enqueue("check", "demo", 1, &[]).await;
 
     assert_eq!(given.reporter.until(1).await, vec![(1, Success, false)]);
-    let mut executed: Vec<_> = given.executor.requests().iter().map(|r| r.job.name.clone()).collect();
+    let mut executed: Vec<_> = given
+        .executor
+        .requests()
+        .iter()
+        .map(|r| r.job.name.clone())
+        .collect();
     executed.sort();
     assert_eq!(executed, ["build", "lint"], "lint runs as it always would");
 }
 
 #[actix::test]
-async fn a_hard_dependency_on_a_job_not_in_the_graph_is_reported_as_a_config_error_and_never_merged() {
+async fn a_hard_dependency_on_a_job_not_in_the_graph_is_reported_as_a_config_error_and_never_merged(
+) {
     let demo = "- job: {name: compile}\n- job: {name: test, dependencies: [compile]}\n\
                 - project:\n    gate:\n      jobs: [test]\n";
     let given = Harness::gating(demo);

@@ -43,13 +43,22 @@ async fn a_changes_files_are_its_own_commits_against_its_merge_base_with_renames
         .await;
     let first = w
         .repo
-        .branch_commit("review/master/2", &root, &[("src/lib.rs", "fn f() {}\n")], "B1")
+        .branch_commit(
+            "review/master/2",
+            &root,
+            &[("src/lib.rs", "fn f() {}\n")],
+            "B1",
+        )
         .await;
-    w.repo.git(&["checkout", "--quiet", "review/master/2"]).await;
+    w.repo
+        .git(&["checkout", "--quiet", "review/master/2"])
+        .await;
     w.repo.git(&["mv", "old.txt", "new.txt"]).await;
     let second = w.repo.commit(&[], "B2 renames").await;
     w.repo.git(&["checkout", "--quiet", "master"]).await;
-    w.repo.commit(&[("base.txt", "moved\n")], "master moves on").await;
+    w.repo
+        .commit(&[("base.txt", "moved\n")], "master moves on")
+        .await;
     assert_ne!(first, second);
 
     // Change 2 is tested on change 1: neither change 1's file nor master's count.
@@ -85,9 +94,18 @@ async fn a_new_ref_or_a_revision_nowhere_to_be_found_has_no_known_files() {
     let w = world().await;
     let head = w.repo.commit(&[("README", "hi\n")], "root").await;
 
-    let created = w.merger.files_changed_by(&ref_update(NULL_REV, &head)).await;
-    let unknown = w.merger.files_changed_by(&ref_update(&head, &"f".repeat(40))).await;
-    let hostile = w.merger.files_changed_by(&ref_update("--output=x", &head)).await;
+    let created = w
+        .merger
+        .files_changed_by(&ref_update(NULL_REV, &head))
+        .await;
+    let unknown = w
+        .merger
+        .files_changed_by(&ref_update(&head, &"f".repeat(40)))
+        .await;
+    let hostile = w
+        .merger
+        .files_changed_by(&ref_update("--output=x", &head))
+        .await;
 
     assert_eq!(created, None);
     assert_eq!(unknown, None);
