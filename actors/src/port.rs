@@ -33,6 +33,9 @@ pub struct BuildRequest {
     /// What the jobs it depends on returned (zuul_return `data`), merged in
     /// dependency order; `Value::Null` when none returned anything.
     pub parent_data: serde_json::Value,
+    /// The jobs that depend on this one directly (`zuul.child_jobs`): the
+    /// children a zuul_return `child_jobs` list may choose from.
+    pub child_jobs: Vec<String>,
     /// True when an autohold request matches: if the build fails, the executor
     /// keeps its work dir (and nodes) for a human to look at.
     pub hold: bool,

@@ -79,6 +79,7 @@ pub fn zuul_vars(request: &BuildRequest, paths: &BuildPaths, hostname: &str) -> 
         ("job".into(), json!(request.job.name)),
         ("build".into(), json!(request.uuid)),
         ("buildset".into(), json!(request.buildset_uuid)),
+        ("child_jobs".into(), json!(request.child_jobs)),
         ("voting".into(), json!(request.job.voting)),
         ("timeout".into(), json!(request.job.timeout)),
         ("jobtags".into(), json!([])),

@@ -330,6 +330,7 @@ mod tests {
             job: Default::default(),
             state,
             parent_data: serde_json::Value::Null,
+            child_jobs: Vec::new(),
             hold: false,
         }
     }

@@ -178,6 +178,12 @@ impl JobGraph {
         unrun
     }
 
+    /// Names of the jobs that depend on job `index` directly.
+    pub fn children_of(&self, index: usize) -> Vec<String> {
+        let children = self.slots.iter().filter(|s| s.deps.contains(&index));
+        children.map(|s| s.job.name.clone()).collect()
+    }
+
     /// The data returned by every job `index` depends on (transitively), merged
     /// with the nearer jobs' values over the farther ones'.
     pub fn parent_data(&self, index: usize) -> serde_json::Value {

@@ -100,6 +100,7 @@ impl QueueItem {
         ctx: &mut Context<Self>,
     ) {
         let parent_data = self.graph.parent_data(index);
+        let child_jobs = self.graph.children_of(index);
         let slot = &mut self.graph.slots[index];
         slot.started = true;
         slot.hold = self
@@ -115,6 +116,7 @@ impl QueueItem {
             job: slot.job.clone(),
             state: state.clone(),
             parent_data,
+            child_jobs,
             hold: slot.hold.is_some(),
         };
         let uuid = slot.uuid.clone();

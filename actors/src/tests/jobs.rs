@@ -204,6 +204,12 @@ async fn a_job_returning_child_jobs_runs_only_those_children_and_skips_the_other
     ];
     let expected: Vec<_> = expected.iter().map(|(j, r)| (j.to_string(), *r)).collect();
     assert_eq!(builds, expected);
+    let build = &given.executor.requests()[0];
+    assert_eq!(
+        build.child_jobs,
+        ["a", "b"],
+        "zuul.child_jobs names the children to choose from"
+    );
 }
 
 #[actix::test]

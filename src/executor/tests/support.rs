@@ -255,6 +255,7 @@ pub fn request(fixture: &Fixture, uuid: &str, job: FrozenJob) -> BuildRequest {
         job,
         state: Default::default(),
         parent_data: serde_json::Value::Null,
+        child_jobs: Vec::new(),
         hold: false,
     }
 }

@@ -41,6 +41,7 @@ fn request(nodeset: Nodeset) -> BuildRequest {
         },
         state: Default::default(),
         parent_data: serde_json::Value::Null,
+        child_jobs: vec!["docs".into()],
         hold: false,
     }
 }
@@ -60,6 +61,7 @@ fn zuul_vars_name_the_project_ref_and_build_as_zuul_does() {
     assert_eq!(zuul["newrev"], "a".repeat(40));
     assert_eq!(zuul["build"], "b-1");
     assert_eq!(zuul["buildset"], "bs-1");
+    assert_eq!(zuul["child_jobs"], json!(["docs"]));
     assert_eq!(zuul["voting"], false);
     assert_eq!(zuul["timeout"], 30);
     assert_eq!(zuul["executor"]["hostname"], "exec-1");
