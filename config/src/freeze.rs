@@ -7,6 +7,7 @@
 //! file matchers which jobs run and settle their dependencies
 //! (`freeze/graph.rs`).
 
+mod config_update;
 mod fold;
 mod graph;
 mod walk;

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::config_update::{config_paths, updates_job};
 use super::fold::Fold;
 use super::walk::{add_overrides, Overrides, Stop, Walk};
 use super::{merge_vars, FrozenJob};
@@ -22,6 +23,8 @@ pub const NOOP_JOB: &str = "noop";
 struct Candidate<'a> {
     job: FrozenJob,
     matches_files: bool,
+    /// The config files of the item's project that define variants of the job.
+    config_paths: Vec<String>,
     /// Why it may not run, reported only if it ends up in the graph.
     pending: Option<ConfigError>,
     referrer: &'a Source,
@@ -45,6 +48,8 @@ pub fn freeze_job_graph_for_files(
         if let Some(mut c) = freeze_one(layout, &ppc, name, locals, branch)? {
             c.matches_files = c.job.files.0.is_empty() || c.job.files.any_file(files);
             c.matches_files &= !c.job.irrelevant_files.all_files(files);
+            c.matches_files |= c.job.match_on_config_updates
+                && updates_job(&c.job, &c.config_paths, project, files);
             if c.pending.is_none() && c.job.post_review && !pipe.post_review {
                 c.pending = Some(ConfigError::at(
                     c.referrer,
@@ -113,9 +118,11 @@ fn freeze_one<'a>(
     fold.job.nodeset_alternatives = alternatives;
     check_semaphores(&fold.job, referrer)?;
     let pending = pending.or(limit.map(|m| ConfigError::at(referrer, m)));
+    let variants = walk.chain.iter().chain(&matching);
     Ok(Some(Candidate {
         job: fold.job,
         matches_files: true,
+        config_paths: config_paths(variants, &ppc.project),
         pending,
         referrer,
     }))
@@ -137,6 +144,7 @@ fn builtin_noop<'a>(
     Ok(Candidate {
         job: fold.job,
         matches_files: true,
+        config_paths: config_paths(matching.iter(), &referrer.project),
         pending: None,
         referrer,
     })

@@ -109,3 +109,22 @@ fn override_checkout_picks_the_variant_of_another_branch() {
     assert_eq!(job.vars["where"], "stable");
     assert_eq!(job.override_checkout.as_deref(), Some("stable"));
 }
+
+/// `docs` looks at doc/ only; `lint` at src/ only, and not at config updates.
+const SELF_TESTING: &str = "\
+- job: {name: docs, files: ['^doc/'], run: playbooks/docs.yaml}
+- job: {name: lint, files: ['^src/'], match-on-config-updates: false}
+- project:
+    post: {jobs: [docs, lint]}
+";
+
+#[test]
+fn a_change_to_a_jobs_playbook_or_defining_config_runs_it_despite_its_file_matchers() {
+    let layout = layout(&[file("demo", "zuul.d/jobs.yaml", SELF_TESTING)]);
+    assert!(layout.errors.is_empty(), "{:?}", layout.errors);
+    let changed = |path: &str| names(&layout, "master", Some(&[path.to_string()]));
+
+    assert_eq!(changed("playbooks/docs.yaml"), ["docs"]);
+    assert_eq!(changed("zuul.d/jobs.yaml"), ["docs"], "lint opted out");
+    assert!(changed("README").is_empty());
+}
