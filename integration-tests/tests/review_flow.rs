@@ -115,3 +115,37 @@ async fn a_passing_change_is_checked_gated_and_merged_and_a_failing_one_is_not()
     let verify = server.finished_build("verify", &bad.sha).await;
     assert_eq!(verify["result"], "FAILURE", "{verify:#}");
 }
+
+/// Demo's jobs with file matchers: `docs` for doc/ only, `build` for anything else.
+const MATCHED: &str = "\
+- job: {name: docs, run: playbooks/build.yaml, files: ['^doc/']}
+- job: {name: build, run: playbooks/build.yaml, irrelevant-files: ['^doc/']}
+- project:
+    check: {jobs: [docs, build]}
+    gate: {jobs: [docs, build]}
+";
+
+#[tokio::test]
+async fn a_change_to_docs_only_runs_only_the_jobs_whose_files_it_touches() {
+    let scenario = Scenario {
+        config_yaml: CHECK_AND_GATE.to_string(),
+        ..Scenario::default()
+    };
+    let server = TestServer::start(scenario).await;
+    let files = [(".zuul.yaml", MATCHED), ("playbooks/build.yaml", BUILD)];
+    server.demo.commit("Add docs and build", &files);
+    let dev = Developer::clone_of(&server.demo);
+
+    let docs = dev.propose("docs", "Docs change", &[("doc/index.rst", "words\n")]);
+
+    assert_eq!(reported(&server, "check", &docs.sha).await, "SUCCESS");
+    let docs_build = server.finished_build("docs", &docs.sha).await;
+    assert_eq!(docs_build["result"], "SUCCESS", "{docs_build:#}");
+    let tenant = portcullis_integration_tests::server::TENANT;
+    let path = format!(
+        "/api/tenant/{tenant}/builds?job_name=build&newrev={}",
+        docs.sha
+    );
+    let (_, builds) = server.get(&path).await;
+    assert_eq!(builds, serde_json::json!([]), "build ignores doc/ changes");
+}
