@@ -41,7 +41,7 @@ impl ItemSpec {
             Ok(jobs) => Ok(jobs),
             Err(err) => {
                 tracing::info!(%tenant, %pipeline, %project, %err, "the job graph cannot be frozen");
-                Err(err.to_string())
+                Err(unfreezable(&err))
             }
         };
         Some(ItemSpec {
@@ -61,6 +61,11 @@ impl ItemSpec {
         jobs.iter()
             .any(|j| !j.files.0.is_empty() || !j.irrelevant_files.0.is_empty())
     }
+}
+
+/// The report text of a job graph that cannot be frozen, naming where and why.
+fn unfreezable(err: &portcullis_config::ConfigError) -> String {
+    format!("The job graph cannot be frozen: {err}")
 }
 
 impl QueueItem {
@@ -102,7 +107,7 @@ impl QueueItem {
             // Fewer jobs than the freeze at enqueue, which succeeded: not expected, but
             // told, and kept for the starts after a reset.
             Err(err) => {
-                let message = err.to_string();
+                let message = unfreezable(&err);
                 self.spec.jobs = Err(message.clone());
                 self.tell(Progress::ConfigError { message });
                 false

@@ -245,7 +245,10 @@ async fn a_hard_dependency_on_a_job_not_in_the_graph_is_reported_as_a_config_err
     assert_eq!(given.reporter.until(1).await, vec![(1, ConfigError, false)]);
     let report = &given.reporter.reports()[0];
     assert!(
-        report.message.contains("test") && report.message.contains("depends on compile"),
+        report
+            .message
+            .starts_with("The job graph cannot be frozen: ")
+            && report.message.contains("job test depends on compile"),
         "{}",
         report.message
     );
