@@ -308,6 +308,27 @@ mod tests {
     }
 
     #[test]
+    fn child_jobs_that_is_not_a_list_of_names_chooses_nothing_and_skips_no_child() {
+        let graph = || JobGraph::new(&[job("a", &[]), job("b", &[("a", false)])]);
+        for garbage in [json!({"zuul": {"child_jobs": "b"}}), json!({"zuul": 3})] {
+            let mut graph = graph();
+            finish(&mut graph, 0, BuildResult::Success, garbage);
+            let uuid = graph.slots[0].uuid.clone();
+            assert!(graph.skip_unchosen_children(&uuid, Utc::now()).is_empty());
+            assert_eq!(graph.ready(), vec![1]);
+        }
+        let mut graph = graph();
+        finish(
+            &mut graph,
+            0,
+            BuildResult::Success,
+            json!({"zuul": {"child_jobs": [7]}}),
+        );
+        let uuid = graph.slots[0].uuid.clone();
+        assert_eq!(graph.skip_unchosen_children(&uuid, Utc::now()), vec![1]);
+    }
+
+    #[test]
     fn parent_data_merges_ancestors_nearest_last() {
         let mut graph = JobGraph::new(&[
             job("a", &[]),

@@ -29,6 +29,17 @@ fn has(builds: &[(String, BuildResult)], job: &str, result: BuildResult) -> bool
     builds.contains(&(job.to_string(), result))
 }
 
+/// Enqueues change 1 into check, waits until `unit` failed while `slow` was
+/// held, then lets `slow` go on.
+async fn fail_unit_while_slow_runs(given: &Harness) {
+    given.executor.hold("slow");
+    given.executor.set("unit", Behaviour::End(Failure));
+    given.enqueue("check", "demo", 1, &[]).await;
+    let unit_failed = |r: &[StoreRecord]| has(&MemoryStore::build_results(r), "unit", Failure);
+    builds(given, unit_failed).await;
+    given.executor.release("slow");
+}
+
 #[actix::test]
 async fn a_failing_voting_job_cancels_the_running_and_waiting_jobs_and_the_item_fails_at_once() {
     let given = Harness::gating(&fast("check", true));
@@ -57,15 +68,7 @@ async fn a_failing_non_voting_job_does_not_trip_fail_fast() {
         "- job:\n    name: unit\n    voting: false\n",
     );
     let given = Harness::gating(&demo);
-    given.executor.hold("slow");
-    given.executor.set("unit", Behaviour::End(Failure));
-
-    given.enqueue("check", "demo", 1, &[]).await;
-    builds(&given, |r| {
-        has(&MemoryStore::build_results(r), "unit", Failure)
-    })
-    .await;
-    given.executor.release("slow");
+    fail_unit_while_slow_runs(&given).await;
 
     assert_eq!(given.reporter.until(1).await, vec![(1, Success, false)]);
     let ended = builds(&given, |r| !MemoryStore::buildset_results(r).is_empty()).await;
@@ -78,15 +81,7 @@ async fn a_failing_non_voting_job_does_not_trip_fail_fast() {
 #[actix::test]
 async fn without_fail_fast_the_item_waits_for_its_other_jobs() {
     let given = Harness::gating(&fast("check", false));
-    given.executor.hold("slow");
-    given.executor.set("unit", Behaviour::End(Failure));
-
-    given.enqueue("check", "demo", 1, &[]).await;
-    builds(&given, |r| {
-        has(&MemoryStore::build_results(r), "unit", Failure)
-    })
-    .await;
-    given.executor.release("slow");
+    fail_unit_while_slow_runs(&given).await;
 
     assert_eq!(given.reporter.until(1).await, vec![(1, Failure, false)]);
     let ended = builds(&given, |r| !MemoryStore::buildset_results(r).is_empty()).await;
