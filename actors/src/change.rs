@@ -81,10 +81,6 @@ pub struct MergeRequest {
 pub struct MergeState {
     /// The commit to test, by (connection, project).
     pub commits: BTreeMap<(String, String), String>,
-    /// The files the item itself changes (a change: its commits against the
-    /// merge base with its target branch; a ref update: oldrev..newrev), which
-    /// the jobs' file matchers look at. `None`: not known, so every job runs.
-    pub files: Option<Vec<String>>,
 }
 
 /// Why a speculative state could not be made.
@@ -108,9 +104,11 @@ pub trait SpeculativeMerger: Send + Sync + 'static {
     /// Builds the state for `request`.
     fn merge(&self, request: MergeRequest) -> BoxFuture<'static, Result<MergeState, MergeError>>;
 
-    /// The files a plain ref update changes (oldrev..newrev), for an item tested
-    /// at its own revision without a state; `None` when not known (a new ref, a
-    /// revision the merger cannot find), so every job runs.
+    /// The files `item` itself changes, which its jobs' file matchers look at: a
+    /// change's commits against their merge base with its target branch, a ref
+    /// update's oldrev..newrev; `None` when not known (a new ref, a revision
+    /// the merger cannot find), so every job runs. Asked once per item, and
+    /// only when a job has file matchers.
     fn changed_files(&self, item: &ItemRef) -> BoxFuture<'static, Option<Vec<String>>>;
 
     /// Lets go of what was kept for the state of `item_uuid`, which has left its

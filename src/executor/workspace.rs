@@ -318,7 +318,6 @@ mod tests {
         let key = |project: &str| ("local".to_string(), project.to_string());
         let state = MergeState {
             commits: [(key("demo"), "s-demo".into()), (key("lib"), "s-lib".into())].into(),
-            files: None,
         };
         let item = change_item("demo", "master", 7, "p7", MergeMode::Merge).item;
         BuildRequest {

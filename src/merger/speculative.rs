@@ -7,8 +7,7 @@
 //! sets its branch to its new revision. Projects the jobs need but no item
 //! touches are taken at their branch heads. Each project's resulting commit is
 //! kept under `refs/portcullis/state/<item_uuid>` in its cache repo, so it
-//! survives until a build checks it out. The state also names the files the
-//! last item (the one the state is for) changes, for its jobs' file matchers.
+//! survives until a build checks it out.
 
 use std::collections::HashMap;
 
@@ -101,9 +100,6 @@ impl Merger {
                 })?;
             let key = (plan.connection.to_string(), plan.project.to_string());
             state.commits.insert(key, commit);
-        }
-        if let Some(last) = request.items.last() {
-            state.files = self.files_changed_by(&last.item).await;
         }
         let duration_ms = started.elapsed().as_millis() as u64;
         tracing::debug!(item = %request.item_uuid, duration_ms, "speculative state built");

@@ -1,9 +1,9 @@
 //! Freezing an item's job graph with its changed files, as Zuul does once the
 //! merger has answered: jobs whose `files` match none of them, or whose
 //! `irrelevant-files` match all of them, drop out (unless a job that runs
-//! needs them). The files come with the speculative state, or for a ref
-//! tested at its own revision, from the merger on their own; they are asked
-//! for only when some job has file matchers.
+//! needs them). The merger is asked for them once, right after the first
+//! speculative state (or alone, for a ref tested at its own revision), and
+//! only when some job has file matchers.
 
 use std::sync::Arc;
 

@@ -33,32 +33,47 @@ impl QueueItem {
 
     pub(super) fn merge(&mut self, request: MergeRequest, ctx: &mut Context<Self>) {
         let generation = self.generation;
-        let merging = self.ports.merger.merge(request);
-        ctx.spawn(merging.into_actor(self).map(move |merged, item, ctx| {
-            // A reset or the end may have come while the merger worked.
-            if item.generation != generation || item.finishing.is_some() {
-                return;
-            }
-            match merged {
-                Ok(state) => {
-                    if item.freeze(state.files.as_deref()) {
-                        item.state = Some(state);
-                        item.advance(ctx);
-                    } else {
-                        // No job will use it: let it go now.
-                        item.ports.merger.release(&item.id, &state);
+        let merger = self.ports.merger.clone();
+        let merging = merger.merge(request);
+        // Asked after the merge, which has fetched the item's commits.
+        let files = self.needs_files().then(|| merger.changed_files(&self.item));
+        let merging = async move {
+            let merged = merging.await;
+            let files = match (files, &merged) {
+                (Some(files), Ok(_)) => files.await,
+                _ => None,
+            };
+            (merged, files)
+        };
+        ctx.spawn(
+            merging
+                .into_actor(self)
+                .map(move |(merged, files), item, ctx| {
+                    // A reset or the end may have come while the merger worked.
+                    if item.generation != generation || item.finishing.is_some() {
+                        return;
                     }
-                }
-                Err(err) => {
-                    tracing::info!(item = %item.id, %err, "no speculative state");
-                    let conflict = matches!(err, MergeError::Conflict { .. });
-                    item.tell(Progress::MergeFailed {
-                        conflict,
-                        detail: err.to_string(),
-                    });
-                }
-            }
-        }));
+                    match merged {
+                        Ok(state) => {
+                            if item.freeze(files.as_deref()) {
+                                item.state = Some(state);
+                                item.advance(ctx);
+                            } else {
+                                // No job will use it: let it go now.
+                                item.ports.merger.release(&item.id, &state);
+                            }
+                        }
+                        Err(err) => {
+                            tracing::info!(item = %item.id, %err, "no speculative state");
+                            let conflict = matches!(err, MergeError::Conflict { .. });
+                            item.tell(Progress::MergeFailed {
+                                conflict,
+                                detail: err.to_string(),
+                            });
+                        }
+                    }
+                }),
+        );
     }
 
     /// Skips the children of failed jobs, starts every job now ready, and tells

@@ -26,8 +26,8 @@ struct MergerRules {
     files: HashMap<u64, Vec<String>>,
     /// The files each project's ref updates change; a project not here: not known.
     ref_files: HashMap<String, Vec<String>>,
-    /// How often the files of a ref update were asked for.
-    ref_files_asked: usize,
+    /// How often the files of an item were asked for.
+    files_asked: usize,
     /// Every item a state was ever kept for.
     kept_ever: HashSet<String>,
 }
@@ -64,7 +64,7 @@ impl FakeMerger {
         self.rules.lock().unwrap().broken.insert(n);
     }
 
-    /// Change `n` changes `files` (the state of an item that is change `n` says so).
+    /// Change `n` changes `files`.
     pub fn set_files(&self, n: u64, files: &[&str]) {
         let files = files.iter().map(|f| f.to_string()).collect();
         self.rules.lock().unwrap().files.insert(n, files);
@@ -77,9 +77,9 @@ impl FakeMerger {
         rules.ref_files.insert(project.to_string(), files);
     }
 
-    /// How often the files of a ref update were asked for.
-    pub fn ref_files_asked(&self) -> usize {
-        self.rules.lock().unwrap().ref_files_asked
+    /// How often the files of an item (change or ref) were asked for.
+    pub fn files_asked(&self) -> usize {
+        self.rules.lock().unwrap().files_asked
     }
 
     /// For each request so far whose item is change `n`: the changes in it, in order.
@@ -128,10 +128,7 @@ impl SpeculativeMerger for FakeMerger {
             pair(*a, *b) || pair(*b, *a)
         });
         let broken = last.is_some_and(|n| rules.broken.contains(&n));
-        let mut state = MergeState {
-            files: last.and_then(|n| rules.files.get(&n).cloned()),
-            ..MergeState::default()
-        };
+        let mut state = MergeState::default();
         for merge in &request.items {
             let key = (merge.item.connection.clone(), merge.item.project.clone());
             state.commits.insert(key, merge.item.newrev.clone());
@@ -154,8 +151,11 @@ impl SpeculativeMerger for FakeMerger {
 
     fn changed_files(&self, item: &ItemRef) -> BoxFuture<'static, Option<Vec<String>>> {
         let mut rules = self.rules.lock().unwrap();
-        rules.ref_files_asked += 1;
-        let files = rules.ref_files.get(&item.project).cloned();
+        rules.files_asked += 1;
+        let files = match &item.change {
+            Some(change) => rules.files.get(&change.number).cloned(),
+            None => rules.ref_files.get(&item.project).cloned(),
+        };
         async move { files }.boxed()
     }
 

@@ -2,7 +2,7 @@
 //! item changes: the job graph is frozen once they are known; an item left
 //! with no job reports to the no-jobs reporters and does not merge.
 
-use super::fakes::MemoryStore;
+use super::fakes::{Behaviour, MemoryStore};
 use super::harness::{Harness, CONFIG, GATING};
 use crate::result::BuildResult::*;
 
@@ -106,6 +106,30 @@ async fn in_a_gate_a_change_with_no_jobs_reports_to_no_jobs_never_merges_and_the
 }
 
 #[actix::test]
+async fn the_files_are_asked_for_once_per_item_not_again_when_a_reset_merges_it_anew() {
+    let given = Harness::gating(&narrow("gate"));
+    given.merger.set_files(1, &["src/a.rs"]);
+    given.merger.set_files(2, &["src/b.rs"]);
+    given.executor.hold("unit");
+    given.executor.set_for("unit", 1, Behaviour::End(Failure));
+
+    given.enqueue("gate", "demo", 1, &[]).await;
+    given.enqueue("gate", "demo", 2, &[]).await;
+    given.running(1).await;
+    given.running(2).await;
+    given.executor.release("unit");
+
+    let reports = given.reporter.until(2).await;
+    assert_eq!(reports, vec![(1, Failure, false), (2, Success, true)]);
+    assert_eq!(
+        given.merger.states_of(2).len(),
+        2,
+        "change 2 was merged again"
+    );
+    assert_eq!(given.merger.files_asked(), 2);
+}
+
+#[actix::test]
 async fn a_ref_update_runs_only_the_jobs_its_files_match() {
     let given = Harness::with(CONFIG, &split("post"));
     given.merger.set_ref_files("demo", &["doc/index.rst"]);
@@ -114,7 +138,7 @@ async fn a_ref_update_runs_only_the_jobs_its_files_match() {
 
     buildset_finished(&given).await;
     assert_eq!(jobs_run(&given), ["docs"]);
-    assert_eq!(given.merger.ref_files_asked(), 1);
+    assert_eq!(given.merger.files_asked(), 1);
 }
 
 #[actix::test]
@@ -125,7 +149,7 @@ async fn the_files_of_a_ref_update_are_not_asked_for_when_no_job_looks_at_files(
 
     buildset_finished(&given).await;
     assert_eq!(given.executor.requests().len(), 2);
-    assert_eq!(given.merger.ref_files_asked(), 0);
+    assert_eq!(given.merger.files_asked(), 0);
 }
 
 async fn buildset_finished(given: &Harness) {
