@@ -288,7 +288,7 @@ impl Handler<StartBuildset> for QueueItem {
             return;
         }
         self.restart(start.generation);
-        if let Err(message) = &self.spec.jobs {
+        if let (Err(message), true) = (&self.spec.jobs, self.frozen) {
             let message = message.clone();
             return self.tell(Progress::ConfigError { message });
         }

@@ -69,21 +69,30 @@ fn unfreezable(err: &portcullis_config::ConfigError) -> String {
 }
 
 impl QueueItem {
-    /// True while the graph waits for the changed files to be frozen.
+    /// True while the graph waits for the changed files to be frozen. A graph
+    /// that could not be frozen without them waits too: the job at fault may be
+    /// one its file matchers leave out, as Zuul only freezes with the files.
     pub(super) fn needs_files(&self) -> bool {
-        !self.frozen && self.spec.has_file_matchers()
+        !self.frozen && (self.spec.jobs.is_err() || self.spec.has_file_matchers())
     }
 
     /// Freezes the graph with `files` the first time they are known; false
-    /// (and the pipeline told) when no job is left to run.
+    /// (and the pipeline told) when no job is left to run or it cannot be frozen.
     pub(super) fn freeze(&mut self, files: Option<&[String]>) -> bool {
-        if !self.needs_files() {
-            self.frozen = true;
+        let needed = self.needs_files();
+        self.frozen = true;
+        if !needed {
             return true;
         }
-        self.frozen = true;
-        let Some(files) = files else {
-            return true;
+        // Not knowing the files, the freeze at enqueue (every listed job) stands.
+        let files = match (files, &self.spec.jobs) {
+            (Some(files), _) => files,
+            (None, Ok(_)) => return true,
+            (None, Err(message)) => {
+                let message = message.clone();
+                self.tell(Progress::ConfigError { message });
+                return false;
+            }
         };
         let spec = &self.spec;
         let branch = self.item.branch.as_deref().unwrap_or_default();
@@ -102,10 +111,10 @@ impl QueueItem {
             }
             Ok(jobs) => {
                 self.graph = JobGraph::new(&jobs);
+                self.spec.jobs = Ok(jobs);
                 true
             }
-            // Fewer jobs than the freeze at enqueue, which succeeded: not expected, but
-            // told, and kept for the starts after a reset.
+            // Kept for the starts after a reset.
             Err(err) => {
                 let message = unfreezable(&err);
                 self.spec.jobs = Err(message.clone());

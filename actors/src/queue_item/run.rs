@@ -33,6 +33,8 @@ impl QueueItem {
 
     pub(super) fn merge(&mut self, request: MergeRequest, ctx: &mut Context<Self>) {
         let generation = self.generation;
+        // Merged before its jobs were known: once frozen, they may need more projects.
+        let blind = self.spec.jobs.is_err().then(|| request.clone());
         let merger = self.ports.merger.clone();
         let merging = merger.merge(request);
         // Asked after the merge, which has fetched the item's commits.
@@ -50,30 +52,46 @@ impl QueueItem {
                 .into_actor(self)
                 .map(move |(merged, files), item, ctx| {
                     // A reset or the end may have come while the merger worked.
-                    if item.generation != generation || item.finishing.is_some() {
-                        return;
-                    }
-                    match merged {
-                        Ok(state) => {
-                            if item.freeze(files.as_deref()) {
-                                item.state = Some(state);
-                                item.advance(ctx);
-                            } else {
-                                // No job will use it: let it go now.
-                                item.ports.merger.release(&item.id, &state);
-                            }
-                        }
-                        Err(err) => {
-                            tracing::info!(item = %item.id, %err, "no speculative state");
-                            let conflict = matches!(err, MergeError::Conflict { .. });
-                            item.tell(Progress::MergeFailed {
-                                conflict,
-                                detail: err.to_string(),
-                            });
-                        }
+                    if item.generation == generation && item.finishing.is_none() {
+                        item.merged(merged, files, blind, ctx);
                     }
                 }),
         );
+    }
+
+    /// The merger answered: freezes the graph (once), merges again when the
+    /// jobs, unknown before, need more projects, else runs them on the state.
+    fn merged(
+        &mut self,
+        merged: Result<MergeState, MergeError>,
+        files: Option<Vec<String>>,
+        blind: Option<MergeRequest>,
+        ctx: &mut Context<Self>,
+    ) {
+        let state = match merged {
+            Ok(state) => state,
+            Err(err) => {
+                tracing::info!(item = %self.id, %err, "no speculative state");
+                let conflict = matches!(err, MergeError::Conflict { .. });
+                let detail = err.to_string();
+                return self.tell(Progress::MergeFailed { conflict, detail });
+            }
+        };
+        if !self.freeze(files.as_deref()) {
+            // No job will use it: let it go now.
+            return self.ports.merger.release(&self.id, &state);
+        }
+        let required = self.required_projects();
+        match blind {
+            Some(mut again) if !required.is_empty() => {
+                again.required = required;
+                self.merge(again, ctx);
+            }
+            _ => {
+                self.state = Some(state);
+                self.advance(ctx);
+            }
+        }
     }
 
     /// Skips the children of failed jobs, starts every job now ready, and tells

@@ -156,3 +156,49 @@ async fn buildset_finished(given: &Harness) {
     let done = |r: &[_]| !MemoryStore::buildset_results(r).is_empty();
     given.store.until(done).await;
 }
+
+/// `docs` (doc/ only) is abstract, which makes it unrunnable; `unit` needs `other`.
+const BROKEN_DOCS: &str = "- job: {name: docs, abstract: true, files: ['^doc/']}\n\
+- job: {name: unit, required-projects: [other]}\n\
+- project:\n    check: {jobs: [docs, unit]}\n";
+
+#[actix::test]
+async fn a_broken_job_that_the_files_leave_out_does_not_keep_the_other_jobs_from_running() {
+    let given = Harness::gating(BROKEN_DOCS);
+    given.merger.set_files(1, &["src/main.rs"]);
+
+    given.enqueue("check", "demo", 1, &[]).await;
+
+    assert_eq!(given.reporter.until(1).await, vec![(1, Success, false)]);
+    assert_eq!(jobs_run(&given), ["unit"]);
+    // Merged first knowing no job, then again with the project `unit` needs.
+    let other = vec![("other".to_string(), "master".to_string())];
+    assert_eq!(given.merger.required_of(1), vec![vec![], other]);
+}
+
+#[actix::test]
+async fn a_broken_job_that_the_files_take_in_is_a_config_error() {
+    let given = Harness::gating(BROKEN_DOCS);
+    given.merger.set_files(1, &["doc/index.rst", "src/main.rs"]);
+
+    given.enqueue("check", "demo", 1, &[]).await;
+
+    assert_eq!(given.reporter.until(1).await, vec![(1, ConfigError, false)]);
+    let report = &given.reporter.reports()[0];
+    assert!(
+        report.message.contains("job docs is abstract"),
+        "{}",
+        report.message
+    );
+    assert!(given.executor.requests().is_empty());
+}
+
+#[actix::test]
+async fn a_broken_job_is_a_config_error_when_the_files_are_not_known() {
+    let given = Harness::gating(BROKEN_DOCS);
+
+    given.enqueue("check", "demo", 1, &[]).await;
+
+    assert_eq!(given.reporter.until(1).await, vec![(1, ConfigError, false)]);
+    assert!(given.executor.requests().is_empty());
+}
