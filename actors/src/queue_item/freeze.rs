@@ -3,7 +3,8 @@
 //! `irrelevant-files` match all of them, drop out (unless a job that runs
 //! needs them). The merger is asked for them once, right after the first
 //! speculative state (or alone, for a ref tested at its own revision), and
-//! only when some job has file matchers.
+//! only when some job has file matchers or the graph could not be frozen
+//! without them.
 
 use std::sync::Arc;
 
@@ -20,7 +21,8 @@ impl ItemSpec {
     /// The spec of an item for `event` in `pipeline`, its jobs frozen without the
     /// changed files; `None` when the project runs no jobs there (no item). A
     /// graph that cannot be frozen (a hard dependency on a job not in it, an
-    /// abstract job, ...) still makes an item, which reports CONFIG_ERROR.
+    /// abstract job, ...) still makes an item, which reports CONFIG_ERROR
+    /// unless the changed files leave the job at fault out.
     pub fn at_enqueue(
         tenant: String,
         pipeline: &str,
