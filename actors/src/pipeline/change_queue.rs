@@ -28,10 +28,14 @@ pub struct QueueEntry {
     pub outcome: Option<(BuildResult, String)>,
     /// True while its reports are being delivered.
     pub reporting: bool,
-    /// Ids of enqueued items its change depends on (Depends-On).
+    /// Ids of enqueued items whose changes it needs (Depends-On, git parents).
     pub needs: Vec<String>,
-    /// True once a change it depends on left without merging.
-    pub needs_failed: bool,
+    /// Why it cannot merge (a needed change left without merging, or it was
+    /// refused): it reports this as a failure without running jobs.
+    pub blocked: Option<String>,
+    /// False for a needed change carried along in an independent pipeline: it is
+    /// part of the items' states behind it, but runs no jobs and reports nothing.
+    pub live: bool,
 }
 
 impl QueueEntry {
@@ -47,7 +51,8 @@ impl QueueEntry {
             outcome: None,
             reporting: false,
             needs: Vec::new(),
-            needs_failed: false,
+            blocked: None,
+            live: true,
         }
     }
 }
@@ -102,6 +107,9 @@ pub struct ChangeQueue {
     pub window: u32,
     /// How the window changes.
     pub settings: Window,
+    /// True for a queue of one live item (independent pipelines, refusals): it
+    /// goes once that item left.
+    pub own: bool,
 }
 
 impl ChangeQueue {
@@ -113,7 +121,13 @@ impl ChangeQueue {
             entries: Vec::new(),
             window: settings.initial,
             settings,
+            own: false,
         }
+    }
+
+    /// Whether an entry with id `id` is live and still in the queue.
+    fn holds_live(&self, id: &str) -> bool {
+        self.entries.iter().any(|e| e.id == id && e.live)
     }
 
     /// The entry with this id.
@@ -152,21 +166,22 @@ impl ChangeQueue {
     /// whose needed change failed, report items that may.
     pub fn process(&mut self, rules: Rules) -> Vec<Action> {
         let mut actions = Vec::new();
-        // The non-failing items ahead: what a speculative item is built on.
+        // What an item is built on: the non-failing items ahead (speculative),
+        // and the needed changes carried along (non-live) in any case.
         let mut ahead: Vec<usize> = Vec::new();
         let mut ahead_ids: Vec<String> = Vec::new();
-        let none = Vec::new();
         for index in 0..self.entries.len() {
             let active = self.window == 0 || index < self.window as usize;
-            let expected = if rules.speculative { &ahead_ids } else { &none };
+            let entry = &self.entries[index];
+            // A change never reports while a change it needs is still queued.
+            let waits = entry.needs.iter().any(|n| self.holds_live(n));
             let entry = &mut self.entries[index];
-            if !entry.reporting {
+            if entry.live && !entry.reporting {
                 let before = actions.len();
-                step(entry, active, expected, &mut actions);
+                step(entry, active, &ahead_ids, &mut actions);
                 // Only a start needs its state described; most walks start nothing.
                 if let Some(Action::Start { merge, .. }) = actions.get_mut(before) {
-                    let chain = if rules.speculative { &ahead[..] } else { &[] };
-                    *merge = self.merge_request(chain, index);
+                    *merge = self.merge_request(&ahead, index);
                 }
                 let entry = &mut self.entries[index];
                 let may_report = match (rules.speculative, rules.ordered) {
@@ -174,18 +189,17 @@ impl ChangeQueue {
                     (false, true) => index == 0,
                     (false, false) => true,
                 };
-                if may_report && entry.outcome.is_some() {
+                if may_report && !waits && entry.outcome.is_some() {
                     entry.reporting = true;
                     actions.push(Action::Report {
                         id: entry.id.clone(),
                     });
                 }
             }
-            if self.entries[index].failing.is_empty() {
+            let entry = &self.entries[index];
+            if !entry.live || (rules.speculative && entry.failing.is_empty()) {
                 ahead.push(index);
-                if rules.speculative {
-                    ahead_ids.push(self.entries[index].id.clone());
-                }
+                ahead_ids.push(entry.id.clone());
             }
         }
         actions
@@ -221,13 +235,12 @@ impl ChangeQueue {
 fn step(entry: &mut QueueEntry, active: bool, expected: &[String], actions: &mut Vec<Action>) {
     let merge = None;
     let id = entry.id.clone();
-    if entry.needs_failed {
+    if let Some(reason) = &entry.blocked {
         if entry.outcome.is_none() {
             entry.generation += 1;
             entry.base = Some(expected.to_vec());
             entry.failing.push("a needed change is failing".into());
-            let text = "This change depends on a change that failed to merge.";
-            entry.outcome = Some((BuildResult::Failure, text.into()));
+            entry.outcome = Some((BuildResult::Failure, reason.clone()));
             let generation = entry.generation;
             actions.push(Action::Cancel { id, generation });
         }

@@ -151,6 +151,13 @@ impl FakeReporter {
         self.failing.lock().unwrap().insert(n);
     }
 
+    /// The message of the last report to change `n`, if any.
+    pub fn message_of(&self, n: u64) -> Option<String> {
+        let reports = self.reports.borrow();
+        let of_n = reports.iter().filter(|r| summary(r).0 == n);
+        of_n.last().map(|r| r.message.clone())
+    }
+
     /// Waits (up to 10 s) for `n` reports; returns (change, result, merge asked) of each.
     pub async fn until(&self, n: usize) -> Vec<(u64, BuildResult, bool)> {
         let mut rx = self.reports.subscribe();

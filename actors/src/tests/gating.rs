@@ -209,23 +209,6 @@ async fn a_change_whose_dependency_fails_never_merges() {
 }
 
 #[actix::test]
-async fn a_change_depending_on_a_change_in_another_queue_is_not_enqueued() {
-    let given = gate_demo(&["unit"]);
-    given
-        .loader
-        .set_file("other", false, &project_config(&["gate"], &["unit2"], ""));
-    given.executor.hold("unit");
-
-    given.enqueue("gate", "demo", 1, &[]).await;
-    given.enqueue("gate", "other", 2, &["demo~1"]).await;
-
-    let gate = given.pipeline("gate").await;
-    assert_eq!(items(&gate).len(), 1);
-    given.executor.release("unit");
-    assert_eq!(given.reporter.until(1).await, vec![(1, Success, true)]);
-}
-
-#[actix::test]
 async fn the_state_holds_the_projects_the_jobs_require_at_their_checkout_branch() {
     let config = "
 - job:
