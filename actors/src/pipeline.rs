@@ -243,12 +243,14 @@ impl Pipeline {
             .filter(|e| needed.iter().any(|n| e.item.is_change_of(n)))
             .map(|e| e.id.clone())
             .collect();
+        let hold_following = jobs.iter().any(|j| j.hold_following_changes);
         let id = match live {
             true => self.start_item(event, jobs, ctx),
             false => uuid::Uuid::new_v4().simple().to_string(),
         };
         let mode = manager::merge_mode(&self.layout, &item.project);
         let mut entry = QueueEntry::new(id.clone(), item, mode);
+        entry.hold_following = hold_following;
         entry.needs = needs;
         entry.live = live;
         self.queues[q].entries.push(entry);
@@ -416,6 +418,7 @@ impl Handler<ItemProgressed> for Pipeline {
             return;
         }
         match news.progress {
+            Progress::FollowingReleased => entry.released = news.generation,
             Progress::JobFailed { job } => {
                 tracing::info!(item = %news.id, %job, "a voting job failed");
                 entry.failing.push("at least one job failed".into());

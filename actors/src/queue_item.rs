@@ -55,6 +55,8 @@ pub enum Progress {
         /// The job.
         job: String,
     },
+    /// Every job that holds following changes (`hold-following-changes`) succeeded.
+    FollowingReleased,
     /// Every job has a result.
     JobsCompleted {
         /// The buildset's result.

@@ -7,6 +7,7 @@ mod fake_merger;
 mod fakes;
 mod gating;
 mod harness;
+mod holding;
 mod jobs;
 mod managers;
 mod scenarios;

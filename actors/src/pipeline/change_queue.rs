@@ -33,6 +33,10 @@ pub struct QueueEntry {
     /// Why it cannot merge (a needed change left without merging, or it was
     /// refused): it reports this as a failure without running jobs.
     pub blocked: Option<String>,
+    /// Whether a job of it holds the items behind it (`hold-following-changes`).
+    pub hold_following: bool,
+    /// The generation in which its holding jobs all succeeded (0: none yet).
+    pub released: u32,
     /// False for a needed change carried along in an independent pipeline: it is
     /// part of the items' states behind it, but runs no jobs and reports nothing.
     pub live: bool,
@@ -52,6 +56,8 @@ impl QueueEntry {
             reporting: false,
             needs: Vec::new(),
             blocked: None,
+            hold_following: false,
+            released: 0,
             live: true,
         }
     }
@@ -125,6 +131,12 @@ impl ChangeQueue {
         }
     }
 
+    /// Whether the entry holds the items behind it: a job of it holds
+    /// following changes and has not yet succeeded in its current buildset.
+    fn holds(entry: &QueueEntry) -> bool {
+        entry.hold_following && entry.released != entry.generation
+    }
+
     /// Whether an entry with id `id` is live and still in the queue.
     fn holds_live(&self, id: &str) -> bool {
         self.entries.iter().any(|e| e.id == id && e.live)
@@ -170,8 +182,10 @@ impl ChangeQueue {
         // and the needed changes carried along (non-live) in any case.
         let mut ahead: Vec<usize> = Vec::new();
         let mut ahead_ids: Vec<String> = Vec::new();
+        // Set once an item ahead holds the items behind it: they start nothing.
+        let mut held = false;
         for index in 0..self.entries.len() {
-            let active = self.window == 0 || index < self.window as usize;
+            let active = !held && (self.window == 0 || index < self.window as usize);
             let entry = &self.entries[index];
             // A change never reports while a change it needs is still queued.
             let waits = entry.needs.iter().any(|n| self.holds_live(n));
@@ -198,6 +212,7 @@ impl ChangeQueue {
             }
             let entry = &self.entries[index];
             if !entry.live || (rules.speculative && entry.failing.is_empty()) {
+                held |= rules.speculative && Self::holds(entry);
                 ahead.push(index);
                 ahead_ids.push(entry.id.clone());
             }

@@ -137,6 +137,7 @@ impl QueueItem {
         let failed = outcome.result != BuildResult::Success;
         let hold = slot.hold.clone().filter(|_| failed);
         let (job, voting) = (slot.job.name.clone(), slot.job.voting);
+        let held_following = slot.job.hold_following_changes;
         if let Some(request) = &hold {
             self.spec.autoholds.held(request, &uuid);
         }
@@ -147,6 +148,9 @@ impl QueueItem {
         if failed && voting && !self.told_failed {
             self.told_failed = true;
             self.tell(Progress::JobFailed { job });
+        }
+        if held_following && !failed && self.graph.holds_released() {
+            self.tell(Progress::FollowingReleased);
         }
         self.advance(ctx);
     }

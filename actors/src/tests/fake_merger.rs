@@ -154,8 +154,8 @@ impl FakeReporter {
     /// The message of the last report to change `n`, if any.
     pub fn message_of(&self, n: u64) -> Option<String> {
         let reports = self.reports.borrow();
-        let of_n = reports.iter().filter(|r| summary(r).0 == n);
-        of_n.last().map(|r| r.message.clone())
+        let of_n = reports.iter().rfind(|r| summary(r).0 == n);
+        of_n.map(|r| r.message.clone())
     }
 
     /// Waits (up to 10 s) for `n` reports; returns (change, result, merge asked) of each.

@@ -2,7 +2,7 @@
 //! failures and conflicts taken out, merges in queue order.
 
 use super::fakes::Behaviour;
-use super::harness::{items, project_config, Harness};
+use super::harness::{project_config, Harness};
 use crate::result::BuildResult::{self, *};
 
 fn gate_demo(jobs: &[&str]) -> Harness {
