@@ -199,11 +199,20 @@ impl Pipeline {
                 "Superseded by a newer item.".into(),
             );
         }
+        let mut events: Vec<TriggerEvent> = needed.iter().map(|(e, _)| e.clone()).collect();
+        events.push(event.clone());
+        let cycles = dependency::cycles(&self.changes, &events);
+        let mut ids = Vec::new();
         for (event, jobs) in needed {
             let live = jobs.is_some();
-            self.admit(q, event, jobs.unwrap_or_default(), live, ctx);
+            ids.push(self.admit(q, event, jobs.unwrap_or_default(), live, ctx));
         }
-        self.admit(q, event, jobs, true, ctx);
+        ids.push(self.admit(q, event, jobs, true, ctx));
+        for (id, first) in ids.iter().zip(cycles) {
+            if let (Some(entry), Some(first)) = (self.queues[q].entry_mut(id), first) {
+                entry.cycle = Some(ids[first].clone());
+            }
+        }
         self.process(ctx);
     }
 
@@ -350,7 +359,8 @@ impl Pipeline {
             Manager::Independent => true,
             Manager::Serial | Manager::Supercedent => return Ok(Vec::new()),
         };
-        let closure = dependency::closure(&self.changes, item)?;
+        let cycles = manager::allows_cycles(&self.layout, &self.name, item);
+        let closure = dependency::closure(&self.changes, item, cycles)?;
         if carried {
             return Ok(closure.into_iter().map(|event| (event, None)).collect());
         }

@@ -2,6 +2,7 @@
 //! ports, grouped by area.
 
 mod admin;
+mod cycles;
 mod dependencies;
 mod fake_merger;
 mod fakes;

@@ -37,6 +37,9 @@ pub struct QueueEntry {
     pub hold_following: bool,
     /// The generation in which its holding jobs all succeeded (0: none yet).
     pub released: u32,
+    /// The id of the first item of its dependency cycle, when it is in one:
+    /// the items of a cycle are tested together and report together.
+    pub cycle: Option<String>,
     /// False for a needed change carried along in an independent pipeline: it is
     /// part of the items' states behind it, but runs no jobs and reports nothing.
     pub live: bool,
@@ -58,6 +61,7 @@ impl QueueEntry {
             blocked: None,
             hold_following: false,
             released: 0,
+            cycle: None,
             live: true,
         }
     }
@@ -177,6 +181,7 @@ impl ChangeQueue {
     /// entered the window, reset items whose items ahead changed, cancel items
     /// whose needed change failed, report items that may.
     pub fn process(&mut self, rules: Rules) -> Vec<Action> {
+        let waiting_cycles = self.settle_cycles();
         let mut actions = Vec::new();
         // What an item is built on: the non-failing items ahead (speculative),
         // and the needed changes carried along (non-live) in any case.
@@ -188,7 +193,11 @@ impl ChangeQueue {
             let active = !held && (self.window == 0 || index < self.window as usize);
             let entry = &self.entries[index];
             // A change never reports while a change it needs is still queued.
-            let waits = entry.needs.iter().any(|n| self.holds_live(n));
+            let waits = entry.needs.iter().any(|n| self.holds_live(n))
+                || entry
+                    .cycle
+                    .as_ref()
+                    .is_some_and(|c| waiting_cycles.contains(c));
             let entry = &mut self.entries[index];
             if entry.live && !entry.reporting {
                 let before = actions.len();
@@ -220,13 +229,51 @@ impl ChangeQueue {
         actions
     }
 
-    /// The merge request of the entry at `index` on the entries `ahead`; `None`
-    /// when none of them is a change (a ref is tested at its own revision).
+    /// The cycles some of whose items have no result yet (they wait to report
+    /// together); a cycle whose items all have one but one of which failed
+    /// fails as a whole: its items are blocked with the reason.
+    fn settle_cycles(&mut self) -> Vec<String> {
+        let mut waiting = Vec::new();
+        let mut failed = Vec::new();
+        for entry in self.entries.iter().filter(|e| e.live) {
+            let Some(cycle) = &entry.cycle else { continue };
+            match &entry.outcome {
+                None => waiting.push(cycle.clone()),
+                Some((result, _)) if *result != BuildResult::Success => failed.push(cycle.clone()),
+                Some(_) => {}
+            }
+        }
+        let text = "This change is part of a dependency cycle, and a change of it failed.";
+        for entry in &mut self.entries {
+            let fails = entry.cycle.as_ref().is_some_and(|c| failed.contains(c));
+            if fails && !waiting.contains(entry.cycle.as_ref().unwrap_or(&String::new())) {
+                if entry
+                    .outcome
+                    .as_ref()
+                    .is_some_and(|(r, _)| *r == BuildResult::Success)
+                {
+                    entry.outcome = Some((BuildResult::Failure, text.into()));
+                    entry.failing.push("a change of its cycle failed".into());
+                }
+                entry.blocked.get_or_insert_with(|| text.into());
+            }
+        }
+        waiting
+    }
+
+    /// The merge request of the entry at `index` on the entries `ahead`, and
+    /// the rest of its cycle; `None` when none of them is a change (a ref is
+    /// tested at its own revision).
     fn merge_request(&self, ahead: &[usize], index: usize) -> Option<MergeRequest> {
+        let cycle = self.entries[index].cycle.as_ref();
+        let rest_of_cycle = (index + 1..self.entries.len())
+            .filter(|i| cycle.is_some() && self.entries[*i].cycle.as_ref() == cycle);
         let chain: Vec<&QueueEntry> = ahead
             .iter()
-            .chain([&index])
-            .map(|i| &self.entries[*i])
+            .copied()
+            .chain([index])
+            .chain(rest_of_cycle)
+            .map(|i| &self.entries[i])
             .collect();
         chain
             .iter()

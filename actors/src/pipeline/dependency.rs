@@ -75,35 +75,89 @@ pub fn direct(known: &KnownChanges, item: &ItemRef) -> Result<Vec<TriggerEvent>,
 }
 
 /// Every open change `item` needs, directly or through others, dependencies
-/// first (each after what it needs).
-pub fn closure(known: &KnownChanges, item: &ItemRef) -> Result<Vec<TriggerEvent>, Refusal> {
-    let mut path = vec![name(item)];
-    let mut done = Vec::new();
-    visit(known, item, &mut path, &mut done)?;
-    Ok(done)
-}
-
-fn visit(
+/// first (each after what it needs, but inside a cycle, which has no first).
+/// A cycle is refused unless `cycles` allows it.
+pub fn closure(
     known: &KnownChanges,
     item: &ItemRef,
-    path: &mut Vec<String>,
-    done: &mut Vec<TriggerEvent>,
-) -> Result<(), Refusal> {
-    for event in direct(known, item)? {
-        let needed = ItemRef::from_event(&event);
-        let needed_name = name(&needed);
-        if let Some(at) = path.iter().position(|n| *n == needed_name) {
-            return Err(Refusal::Cycle(path[at..].to_vec()));
+    cycles: bool,
+) -> Result<Vec<TriggerEvent>, Refusal> {
+    let mut walk = Walk {
+        known,
+        cycles,
+        path: vec![name(item)],
+        done: Vec::new(),
+    };
+    walk.visit(item)?;
+    Ok(walk.done)
+}
+
+/// A depth-first walk over needed changes.
+struct Walk<'a> {
+    known: &'a KnownChanges,
+    cycles: bool,
+    /// The changes from the root to the one visited.
+    path: Vec<String>,
+    /// The changes visited, in the order they go into the queue.
+    done: Vec<TriggerEvent>,
+}
+
+impl Walk<'_> {
+    fn visit(&mut self, item: &ItemRef) -> Result<(), Refusal> {
+        for event in direct(self.known, item)? {
+            let needed = ItemRef::from_event(&event);
+            let needed_name = name(&needed);
+            if let Some(at) = self.path.iter().position(|n| *n == needed_name) {
+                match self.cycles {
+                    true => continue,
+                    false => return Err(Refusal::Cycle(self.path[at..].to_vec())),
+                }
+            }
+            if self.done.iter().any(|e| same_change(e, &event)) {
+                continue;
+            }
+            self.path.push(needed_name);
+            self.visit(&needed)?;
+            self.path.pop();
+            self.done.push(event);
         }
-        if done.iter().any(|e| same_change(e, &event)) {
-            continue;
-        }
-        path.push(needed_name);
-        visit(known, &needed, path, done)?;
-        path.pop();
-        done.push(event);
+        Ok(())
     }
-    Ok(())
+}
+
+/// The cycles among `events` (changes about to be queued, in order): for
+/// each event, the index of the first event of its cycle, or `None` when it
+/// is in no cycle.
+pub fn cycles(known: &KnownChanges, events: &[TriggerEvent]) -> Vec<Option<usize>> {
+    let needs: Vec<Vec<usize>> = events
+        .iter()
+        .map(|event| {
+            let needed = direct(known, &ItemRef::from_event(event)).unwrap_or_default();
+            let within = |n: &TriggerEvent| events.iter().position(|e| same_change(e, n));
+            needed.iter().filter_map(within).collect()
+        })
+        .collect();
+    let reach: Vec<Vec<bool>> = (0..events.len()).map(|i| reachable(&needs, i)).collect();
+    let mutual = |i: usize, j: usize| reach[i][j] && reach[j][i];
+    let all = 0..events.len();
+    all.clone()
+        .map(|i| {
+            let in_cycle = all.clone().any(|j| j != i && mutual(i, j));
+            in_cycle.then(|| all.clone().find(|&k| k == i || mutual(i, k)).unwrap_or(i))
+        })
+        .collect()
+}
+
+/// Which events `from` reaches through its needs.
+fn reachable(needs: &[Vec<usize>], from: usize) -> Vec<bool> {
+    let mut seen = vec![false; needs.len()];
+    let mut stack = needs[from].clone();
+    while let Some(next) = stack.pop() {
+        if !std::mem::replace(&mut seen[next], true) {
+            stack.extend(&needs[next]);
+        }
+    }
+    seen
 }
 
 /// Whether two events are about the same change (any patchset).

@@ -68,6 +68,14 @@ impl FakeMerger {
             .collect()
     }
 
+    /// Every request so far: the changes in it, in order.
+    pub fn states(&self) -> Vec<Vec<u64>> {
+        let rules = self.rules.lock().unwrap();
+        let all = rules.requests.iter();
+        all.map(|r| r.items.iter().filter_map(number).collect())
+            .collect()
+    }
+
     /// The (project, branch) the jobs required, of every request so far for change `n`.
     pub fn required_of(&self, n: u64) -> Vec<Vec<(String, String)>> {
         let rules = self.rules.lock().unwrap();
