@@ -443,6 +443,10 @@ impl Handler<ItemProgressed> for Pipeline {
                 };
                 entry.outcome = Some((result, text));
             }
+            Progress::ConfigError { message } => {
+                entry.failing.push("it has a config error".into());
+                entry.outcome = Some((BuildResult::ConfigError, message));
+            }
             Progress::MergeFailed { conflict, detail } => {
                 entry.failing.push("it has a merge conflict".into());
                 let outcome = match conflict {

@@ -57,6 +57,11 @@ pub enum Progress {
     },
     /// Every job that holds following changes (`hold-following-changes`) succeeded.
     FollowingReleased,
+    /// The item's config (its changes' config files, or its job graph) has errors; no jobs run.
+    ConfigError {
+        /// The errors, as reported.
+        message: String,
+    },
     /// Every job has a result.
     JobsCompleted {
         /// The buildset's result.

@@ -19,6 +19,7 @@ impl Pipeline {
         match result {
             BuildResult::Success => pipeline.success.clone(),
             BuildResult::MergeConflict => pipeline.merge_conflict_reporters().to_vec(),
+            BuildResult::ConfigError => pipeline.config_error_reporters().to_vec(),
             BuildResult::Dequeued => pipeline.reporters.dequeue.clone(),
             _ => pipeline.failure.clone(),
         }
