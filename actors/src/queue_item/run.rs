@@ -70,7 +70,10 @@ impl QueueItem {
                 Err(LoadError::Config(errors)) => Err(config_error_text(&errors)),
                 Err(LoadError::Repo(detail)) => {
                     let detail = format!("cannot read the state's config: {detail}");
-                    let progress = Progress::MergeFailed { conflict: false, detail };
+                    let progress = Progress::MergeFailed {
+                        conflict: false,
+                        detail,
+                    };
                     return item.tell(progress);
                 }
             };
@@ -257,11 +260,11 @@ impl Handler<BuildEvent> for QueueItem {
     }
 }
 
-/// The report of config errors, one per paragraph, as Zuul words it.
+/// The report of config errors: what they mean, then one per paragraph.
 fn config_error_text(errors: &[ConfigError]) -> String {
     let listed: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
     format!(
-        "Zuul encountered a syntax error while parsing its configuration in the repo:\n\n{}",
+        "This change's configuration has errors; it cannot merge until they are fixed.\n\n{}",
         listed.join("\n\n")
     )
 }

@@ -132,14 +132,18 @@ mod tests {
     fn an_untrusted_change_to_a_project_stanza_runs_its_new_job() {
         let text = format!("{DEMO}- job: {{name: lint}}\n- project:\n    post: {{jobs: [lint]}}\n");
 
-        let layout = speculate(&[], &[("demo", "zuul.yaml", &text)]).unwrap().unwrap();
+        let layout = speculate(&[], &[("demo", "zuul.yaml", &text)])
+            .unwrap()
+            .unwrap();
 
         assert_eq!(jobs(&layout), ["unit", "lint"]);
     }
 
     #[test]
     fn files_as_in_the_base_make_no_new_layout() {
-        assert!(speculate(&[], &[("demo", "zuul.yaml", DEMO)]).unwrap().is_none());
+        assert!(speculate(&[], &[("demo", "zuul.yaml", DEMO)])
+            .unwrap()
+            .is_none());
     }
 
     #[test]
@@ -157,7 +161,9 @@ mod tests {
         let more = format!("{CONFIG}- job: {{name: extra}}\n");
         let broken = format!("{CONFIG}- job: {{name: extra, bogus: 1}}\n");
 
-        assert!(speculate(&[], &[("config", "zuul.yaml", &more)]).unwrap().is_none());
+        assert!(speculate(&[], &[("config", "zuul.yaml", &more)])
+            .unwrap()
+            .is_none());
         assert!(speculate(&[], &[("config", "zuul.yaml", &broken)]).is_err());
     }
 
