@@ -12,4 +12,5 @@ mod holding;
 mod jobs;
 mod managers;
 mod scenarios;
+mod speculative_config;
 mod window;
