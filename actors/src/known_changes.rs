@@ -23,17 +23,42 @@ pub enum ChangeStatus {
 #[derive(Debug, Clone)]
 pub struct KnownChange {
     /// The latest event about it that carries a patchset (what an enqueue is made from).
-    pub event: TriggerEvent,
+    pub event: Arc<TriggerEvent>,
     /// Where it stands.
     pub status: ChangeStatus,
 }
 
-/// A tenant's known changes by (project, number); cheap to clone, shared with its pipelines.
+/// The known changes, by project and number, and by URL.
+#[derive(Debug, Default)]
+pub struct Changes {
+    by_project: HashMap<String, HashMap<u64, KnownChange>>,
+    by_url: HashMap<String, (String, u64)>,
+}
+
+impl Changes {
+    /// The change `number` of `project`.
+    pub fn get(&self, project: &str, number: u64) -> Option<&KnownChange> {
+        self.by_project.get(project)?.get(&number)
+    }
+
+    /// The change a Depends-On value names: `<project>~<number>`, or its URL.
+    pub fn named(&self, reference: &str) -> Option<&KnownChange> {
+        if let Some((project, number)) = reference.rsplit_once('~') {
+            if let Ok(number) = number.parse() {
+                return self.get(project, number);
+            }
+        }
+        let (project, number) = self.by_url.get(reference)?;
+        self.get(project, *number)
+    }
+}
+
+/// A tenant's known changes; cheap to clone, shared with its pipelines.
 #[derive(Clone, Default)]
-pub struct KnownChanges(Arc<Mutex<HashMap<(String, u64), KnownChange>>>);
+pub struct KnownChanges(Arc<Mutex<Changes>>);
 
 impl KnownChanges {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, u64), KnownChange>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Changes> {
         // A panic while holding the lock leaves plain data behind; keep going.
         self.0
             .lock()
@@ -50,42 +75,38 @@ impl KnownChanges {
             "change-abandoned" => ChangeStatus::Abandoned,
             _ => ChangeStatus::Open,
         };
-        let key = (event.project.clone(), change.number);
-        let mut known = self.lock();
-        match known.get_mut(&key) {
+        let mut changes = self.lock();
+        if let Some(url) = &change.url {
+            let key = (event.project.clone(), change.number);
+            changes.by_url.insert(url.clone(), key);
+        }
+        let of_project = changes.by_project.entry(event.project.clone()).or_default();
+        match of_project.get_mut(&change.number) {
             // An abandonment carries no message; keep what the patchset said.
-            Some(entry) if status != ChangeStatus::Open => entry.status = status,
+            Some(known) if status != ChangeStatus::Open => known.status = status,
             _ => {
-                let event = event.clone();
-                known.insert(key, KnownChange { event, status });
+                let event = Arc::new(event.clone());
+                of_project.insert(change.number, KnownChange { event, status });
             }
         }
     }
 
     /// Marks a change merged (the gate merged it).
     pub fn merged(&self, project: &str, number: u64) {
-        if let Some(entry) = self.lock().get_mut(&(project.to_string(), number)) {
-            entry.status = ChangeStatus::Merged;
+        let mut changes = self.lock();
+        let known = changes.by_project.get_mut(project);
+        if let Some(known) = known.and_then(|p| p.get_mut(&number)) {
+            known.status = ChangeStatus::Merged;
         }
     }
 
     /// The change `number` of `project`.
     pub fn get(&self, project: &str, number: u64) -> Option<KnownChange> {
-        self.lock().get(&(project.to_string(), number)).cloned()
+        self.lock().get(project, number).cloned()
     }
 
-    /// The change a Depends-On value names: `<project>~<number>`, or its URL.
-    pub fn named(&self, reference: &str) -> Option<KnownChange> {
-        if let Some((project, number)) = reference.rsplit_once('~') {
-            if let Ok(number) = number.parse() {
-                return self.get(project, number);
-            }
-        }
-        let known = self.lock();
-        let by_url = known.values().find(|k| {
-            let url = k.event.change.as_ref().and_then(|c| c.url.as_deref());
-            url == Some(reference)
-        });
-        by_url.cloned()
+    /// Runs `read` on the known changes, holding them still meanwhile.
+    pub fn read<R>(&self, read: impl FnOnce(&Changes) -> R) -> R {
+        read(&self.lock())
     }
 }

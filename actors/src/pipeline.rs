@@ -203,21 +203,24 @@ impl Pipeline {
             let live = jobs.is_some();
             self.admit(q, event, jobs.unwrap_or_default(), live, ctx);
         }
+        let cycles = manager::allows_cycles(&layout, &self.name, &item);
         let mut changes = closure;
-        changes.push(event.clone());
+        changes.push(Arc::new(event.clone()));
         self.admit(q, event, jobs, true, ctx);
-        self.join_cycles(q, &changes);
+        if cycles {
+            self.join_cycles(q, &changes);
+        }
         self.process(ctx);
     }
 
     /// Marks the entries of queue `q` that hold `changes` (a change and all it
     /// needs) with the cycle each is in. An entry queued before that now joins
     /// a cycle starts over, so that its state holds the whole cycle.
-    fn join_cycles(&mut self, q: usize, changes: &[TriggerEvent]) {
+    fn join_cycles(&mut self, q: usize, changes: &[Arc<TriggerEvent>]) {
         let cycles = dependency::cycles(&self.changes, changes);
         let entries = &mut self.queues[q].entries;
         let index_of =
-            |event: &TriggerEvent| entries.iter().position(|e| e.item.is_change_of(event));
+            |event: &Arc<TriggerEvent>| entries.iter().position(|e| e.item.is_change_of(event));
         let indexes: Vec<Option<usize>> = changes.iter().map(index_of).collect();
         for (at, first) in indexes.iter().zip(cycles) {
             let (Some(at), Some(first)) = (at, first.and_then(|f| indexes[f])) else {
@@ -263,13 +266,20 @@ impl Pipeline {
         ctx: &mut Context<Self>,
     ) -> String {
         let item = ItemRef::from_event(&event);
-        let needed = dependency::direct(&self.changes, &item).unwrap_or_default();
+        let needed = dependency::needed_keys(&self.changes, &item);
+        let is_needed = |e: &&QueueEntry| {
+            let number = e.item.change.as_ref().map(|c| c.number);
+            needed
+                .iter()
+                .any(|(p, n)| number == Some(*n) && e.item.project == *p)
+        };
+        // Only live items are waited for: carried changes never report.
         let needs = self.queues[q]
             .entries
             .iter()
-            .filter(|e| needed.iter().any(|n| e.item.is_change_of(n)))
-            .map(|e| e.id.clone())
-            .collect();
+            .filter(|e| e.live)
+            .filter(is_needed);
+        let needs = needs.map(|e| e.id.clone()).collect();
         let hold_following = jobs.iter().any(|j| j.hold_following_changes);
         let id = match live {
             true => self.start_item(event, jobs, ctx),
@@ -353,12 +363,20 @@ impl Pipeline {
 
     /// The live entry of `item`'s change at its patchset, as (queue, entry) indexes.
     fn live_entry(&self, item: &ItemRef) -> Option<(usize, usize)> {
+        let change = item.change.as_ref()?;
+        self.live_entry_of(&item.project, change.number, &change.patchset)
+    }
+
+    /// The live entry of change `number` of `project` at `patchset`, as (queue, entry) indexes.
+    fn live_entry_of(&self, project: &str, number: u64, patchset: &str) -> Option<(usize, usize)> {
+        let same = |e: &QueueEntry| {
+            let change = e.item.change.as_ref();
+            e.live
+                && change.is_some_and(|c| c.number == number && c.patchset == patchset)
+                && e.item.project == project
+        };
         self.queues.iter().enumerate().find_map(|(q, queue)| {
-            let same = |e: &QueueEntry| e.live && e.item.project == item.project;
-            let found = queue
-                .entries
-                .iter()
-                .position(|e| same(e) && e.item.id() == item.id());
+            let found = queue.entries.iter().position(same);
             found.map(|e| (q, e))
         })
     }
@@ -374,7 +392,7 @@ impl Pipeline {
         place: &manager::QueuePlace,
     ) -> Result<
         (
-            Vec<TriggerEvent>,
+            Vec<Arc<TriggerEvent>>,
             Vec<(TriggerEvent, Option<Vec<FrozenJob>>)>,
         ),
         Refusal,
@@ -387,12 +405,28 @@ impl Pipeline {
         let cycles = manager::allows_cycles(&self.layout, &self.name, item);
         let closure = dependency::closure(&self.changes, item, cycles)?;
         if carried {
-            let ahead = closure.iter().map(|event| (event.clone(), None)).collect();
+            let ahead = closure
+                .iter()
+                .map(|event| ((**event).clone(), None))
+                .collect();
             return Ok((closure, ahead));
         }
         let mut ahead = Vec::new();
-        for event in closure.iter().cloned() {
-            let needed = ItemRef::from_event(&event);
+        for event in closure.iter() {
+            if let Some(change) = &event.change {
+                let queued = self.live_entry_of(&event.project, change.number, &change.patchset);
+                if let Some((q, _)) = queued {
+                    if self.queues[q].name != place.name || self.queues[q].branch != place.branch {
+                        let reason = format!(
+                            "it needs {}~{}, which is in another queue",
+                            event.project, change.number
+                        );
+                        return Err(Refusal::Blocked(reason));
+                    }
+                    continue;
+                }
+            }
+            let needed = ItemRef::from_event(event);
             let needed_name = dependency::name(&needed);
             let pipeline = self.layout.pipeline(&self.name);
             let their_place = pipeline.map(|p| manager::place(&self.layout, p, &needed));
@@ -403,13 +437,6 @@ impl Pipeline {
                     && place.name == name
                     && place.branch == *branch
             };
-            if let Some((q, _)) = self.live_entry(&needed) {
-                if !shares(&self.queues[q].name, &self.queues[q].branch) {
-                    let reason = format!("it needs {needed_name}, which is in another queue");
-                    return Err(Refusal::Blocked(reason));
-                }
-                continue;
-            }
             if !shares(&place.name, &place.branch) {
                 let reason = format!("it needs {needed_name}, which does not share its queue");
                 return Err(Refusal::Blocked(reason));
@@ -418,7 +445,7 @@ impl Pipeline {
                 let reason = format!("it needs {needed_name}, which has no jobs in this pipeline");
                 return Err(Refusal::Blocked(reason));
             };
-            ahead.push((event, Some(jobs)));
+            ahead.push(((**event).clone(), Some(jobs)));
         }
         Ok((closure, ahead))
     }

@@ -3,6 +3,7 @@
 
 use actix::prelude::*;
 
+use super::report::NEEDED_CHANGE_FAILED;
 use super::Pipeline;
 use crate::admin::{parse_change, AdminError};
 use crate::event::ItemRef;
@@ -66,8 +67,20 @@ impl Pipeline {
         stale.len()
     }
 
-    /// Takes an item out without a result; what needed it fails.
+    /// Takes an item out without a result; what needed it fails (and, for a
+    /// carried change, the change that carried it).
     fn dequeue(&mut self, id: &str) {
+        if let Some((q, e)) = self.locate(id) {
+            let queue = &mut self.queues[q];
+            if !queue.entries[e].live {
+                let live = queue.entries.iter_mut().filter(|e| e.live);
+                for entry in live {
+                    entry
+                        .blocked
+                        .get_or_insert_with(|| NEEDED_CHANGE_FAILED.into());
+                }
+            }
+        }
         let message = self
             .layout
             .pipeline(&self.name)

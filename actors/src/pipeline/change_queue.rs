@@ -141,11 +141,6 @@ impl ChangeQueue {
         entry.hold_following && entry.released != entry.generation
     }
 
-    /// Whether an entry with id `id` is live and still in the queue.
-    fn holds_live(&self, id: &str) -> bool {
-        self.entries.iter().any(|e| e.id == id && e.live)
-    }
-
     /// The entry with this id.
     pub fn entry_mut(&mut self, id: &str) -> Option<&mut QueueEntry> {
         self.entries.iter_mut().find(|e| e.id == id)
@@ -192,12 +187,14 @@ impl ChangeQueue {
         for index in 0..self.entries.len() {
             let active = !held && (self.window == 0 || index < self.window as usize);
             let entry = &self.entries[index];
-            // A change never reports while a change it needs is still queued.
-            let waits = entry.needs.iter().any(|n| self.holds_live(n))
-                || entry
-                    .cycle
-                    .as_ref()
-                    .is_some_and(|c| waiting_cycles.contains(c));
+            // A change never reports while a change it needs is still queued
+            // (needs leave the list as the needed items merge or fail), nor
+            // before every change of its cycle has a result.
+            let in_waiting_cycle = entry
+                .cycle
+                .as_ref()
+                .is_some_and(|c| waiting_cycles.contains(c));
+            let waits = !entry.needs.is_empty() || in_waiting_cycle;
             let entry = &mut self.entries[index];
             if entry.live && !entry.reporting {
                 let before = actions.len();

@@ -5,8 +5,12 @@
 //! is ignored; one that is abandoned, or a git parent whose change has moved
 //! on to another patchset, makes the change impossible to merge.
 
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use crate::change::ChangeRef;
 use crate::event::{ItemRef, TriggerEvent};
-use crate::known_changes::{ChangeStatus, KnownChanges};
+use crate::known_changes::{ChangeStatus, Changes, KnownChanges};
 
 /// Why a change cannot enter a pipeline.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,35 +21,43 @@ pub enum Refusal {
     Cycle(Vec<String>),
 }
 
+/// A change as (project, number).
+type Key = (String, u64);
+
 /// `project~number`: how reports name a change.
 pub fn name(item: &ItemRef) -> String {
     let number = item.change.as_ref().map_or(0, |c| c.number);
     format!("{}~{number}", item.project)
 }
 
-/// The open changes `item` needs directly, as the events of their latest patchsets.
-pub fn direct(known: &KnownChanges, item: &ItemRef) -> Result<Vec<TriggerEvent>, Refusal> {
-    let Some(change) = &item.change else {
-        return Ok(Vec::new());
-    };
-    let mut needed = Vec::new();
+fn key_of(event: &TriggerEvent) -> Key {
+    let number = event.change.as_ref().map_or(0, |c| c.number);
+    (event.project.clone(), number)
+}
+
+/// The open changes `change` of `project` needs directly: their latest patchsets' events.
+fn direct<'a>(
+    changes: &'a Changes,
+    project: &str,
+    change: &ChangeRef,
+) -> Result<Vec<&'a Arc<TriggerEvent>>, Refusal> {
+    let mut needed: Vec<&Arc<TriggerEvent>> = Vec::new();
     for reference in &change.depends_on {
-        let Some(found) = known.named(reference) else {
-            tracing::debug!(change = %name(item), %reference, "unknown Depends-On; ignored");
+        let Some(found) = changes.named(reference) else {
+            tracing::debug!(%project, change = change.number, %reference, "unknown Depends-On; ignored");
             continue;
         };
         match found.status {
             ChangeStatus::Merged => {}
             ChangeStatus::Abandoned => {
-                return Err(Refusal::Blocked(format!(
-                    "it depends on {reference}, which is abandoned"
-                )))
+                let reason = format!("it depends on {reference}, which is abandoned");
+                return Err(Refusal::Blocked(reason));
             }
-            ChangeStatus::Open => needed.push(found.event),
+            ChangeStatus::Open => needed.push(&found.event),
         }
     }
     for parent in &change.parents {
-        let Some(found) = known.get(&parent.project, parent.number) else {
+        let Some(found) = changes.get(&parent.project, parent.number) else {
             continue;
         };
         let current = found.event.change.as_ref().map(|c| c.patchset.as_str());
@@ -53,25 +65,30 @@ pub fn direct(known: &KnownChanges, item: &ItemRef) -> Result<Vec<TriggerEvent>,
         match found.status {
             ChangeStatus::Merged => {}
             ChangeStatus::Abandoned => {
-                return Err(Refusal::Blocked(format!(
-                    "it builds on {parent_name}, which is abandoned"
-                )))
+                let reason = format!("it builds on {parent_name}, which is abandoned");
+                return Err(Refusal::Blocked(reason));
             }
             ChangeStatus::Open if current != Some(parent.patchset.as_str()) => {
-                return Err(Refusal::Blocked(format!(
-                    "it builds on an outdated patchset of {parent_name}"
-                )))
+                let reason = format!("it builds on an outdated patchset of {parent_name}");
+                return Err(Refusal::Blocked(reason));
             }
-            ChangeStatus::Open => needed.push(found.event),
+            ChangeStatus::Open => needed.push(&found.event),
         }
     }
-    let mut unique: Vec<TriggerEvent> = Vec::new();
-    for event in needed {
-        if !unique.iter().any(|e| same_change(e, &event)) {
-            unique.push(event);
-        }
-    }
-    Ok(unique)
+    let mut seen = HashSet::new();
+    needed.retain(|event| seen.insert(key_of(event)));
+    Ok(needed)
+}
+
+/// The changes (project, number) `item` needs directly; none when it cannot merge.
+pub fn needed_keys(known: &KnownChanges, item: &ItemRef) -> Vec<Key> {
+    let Some(change) = &item.change else {
+        return Vec::new();
+    };
+    known.read(|changes| {
+        let needed = direct(changes, &item.project, change).unwrap_or_default();
+        needed.into_iter().map(|e| key_of(e)).collect()
+    })
 }
 
 /// Every open change `item` needs, directly or through others, dependencies
@@ -81,45 +98,55 @@ pub fn closure(
     known: &KnownChanges,
     item: &ItemRef,
     cycles: bool,
-) -> Result<Vec<TriggerEvent>, Refusal> {
-    let mut walk = Walk {
-        known,
-        cycles,
-        path: vec![name(item)],
-        done: Vec::new(),
+) -> Result<Vec<Arc<TriggerEvent>>, Refusal> {
+    let Some(change) = &item.change else {
+        return Ok(Vec::new());
     };
-    walk.visit(item)?;
-    Ok(walk.done)
+    known.read(|changes| {
+        let root = (item.project.clone(), change.number);
+        let mut walk = Walk {
+            changes,
+            cycles,
+            path: vec![root.clone()],
+            seen: HashSet::from([root]),
+            done: Vec::new(),
+        };
+        walk.visit(&item.project, change)?;
+        Ok(walk.done)
+    })
 }
 
 /// A depth-first walk over needed changes.
 struct Walk<'a> {
-    known: &'a KnownChanges,
+    changes: &'a Changes,
     cycles: bool,
     /// The changes from the root to the one visited.
-    path: Vec<String>,
+    path: Vec<Key>,
+    /// Every change met so far (on the path or done).
+    seen: HashSet<Key>,
     /// The changes visited, in the order they go into the queue.
-    done: Vec<TriggerEvent>,
+    done: Vec<Arc<TriggerEvent>>,
 }
 
 impl Walk<'_> {
-    fn visit(&mut self, item: &ItemRef) -> Result<(), Refusal> {
-        for event in direct(self.known, item)? {
-            let needed = ItemRef::from_event(&event);
-            let needed_name = name(&needed);
-            if let Some(at) = self.path.iter().position(|n| *n == needed_name) {
-                match self.cycles {
-                    true => continue,
-                    false => return Err(Refusal::Cycle(self.path[at..].to_vec())),
+    fn visit(&mut self, project: &str, change: &ChangeRef) -> Result<(), Refusal> {
+        for event in direct(self.changes, project, change)? {
+            let key = key_of(event);
+            if !self.seen.insert(key.clone()) {
+                match self.path.iter().position(|k| *k == key) {
+                    Some(at) if !self.cycles => {
+                        let cycle = self.path[at..].iter().map(|(p, n)| format!("{p}~{n}"));
+                        return Err(Refusal::Cycle(cycle.collect()));
+                    }
+                    _ => continue,
                 }
             }
-            if self.done.iter().any(|e| same_change(e, &event)) {
-                continue;
+            self.path.push(key);
+            if let Some(needed) = &event.change {
+                self.visit(&event.project, needed)?;
             }
-            self.path.push(needed_name);
-            self.visit(&needed)?;
             self.path.pop();
-            self.done.push(event);
+            self.done.push(event.clone());
         }
         Ok(())
     }
@@ -128,15 +155,23 @@ impl Walk<'_> {
 /// The cycles among `events` (changes about to be queued, in order): for
 /// each event, the index of the first event of its cycle, or `None` when it
 /// is in no cycle.
-pub fn cycles(known: &KnownChanges, events: &[TriggerEvent]) -> Vec<Option<usize>> {
-    let needs: Vec<Vec<usize>> = events
-        .iter()
-        .map(|event| {
-            let needed = direct(known, &ItemRef::from_event(event)).unwrap_or_default();
-            let within = |n: &TriggerEvent| events.iter().position(|e| same_change(e, n));
-            needed.iter().filter_map(within).collect()
-        })
+pub fn cycles(known: &KnownChanges, events: &[Arc<TriggerEvent>]) -> Vec<Option<usize>> {
+    let index: HashMap<Key, usize> = (events.iter().enumerate())
+        .map(|(i, e)| (key_of(e), i))
         .collect();
+    let needs: Vec<Vec<usize>> = known.read(|changes| {
+        let of = |event: &Arc<TriggerEvent>| -> Vec<usize> {
+            let Some(change) = &event.change else {
+                return Vec::new();
+            };
+            let needed = direct(changes, &event.project, change).unwrap_or_default();
+            needed
+                .iter()
+                .filter_map(|n| index.get(&key_of(n)).copied())
+                .collect()
+        };
+        events.iter().map(of).collect()
+    });
     let reach: Vec<Vec<bool>> = (0..events.len()).map(|i| reachable(&needs, i)).collect();
     let mutual = |i: usize, j: usize| reach[i][j] && reach[j][i];
     let all = 0..events.len();
@@ -158,10 +193,4 @@ fn reachable(needs: &[Vec<usize>], from: usize) -> Vec<bool> {
         }
     }
     seen
-}
-
-/// Whether two events are about the same change (any patchset).
-pub fn same_change(a: &TriggerEvent, b: &TriggerEvent) -> bool {
-    let number = |e: &TriggerEvent| e.change.as_ref().map(|c| c.number);
-    a.project == b.project && number(a).is_some() && number(a) == number(b)
 }

@@ -10,6 +10,10 @@ use super::{manager, Pipeline};
 use crate::change::{Report, ReportError};
 use crate::result::BuildResult;
 
+/// What a change is told when a change it needs left without merging.
+pub(super) const NEEDED_CHANGE_FAILED: &str =
+    "This change depends on a change that failed to merge.";
+
 impl Pipeline {
     /// The reporters of an outcome, as the pipeline names them.
     fn reporters_for(&self, result: BuildResult) -> Vec<ReporterConfig> {
@@ -125,8 +129,10 @@ impl Pipeline {
                     }
                     entry.needs.retain(|needed| needed != id);
                 } else if entry.needs.iter().any(|needed| needed == id) {
-                    let text = "This change depends on a change that failed to merge.";
-                    entry.blocked.get_or_insert_with(|| text.into());
+                    entry.needs.retain(|needed| needed != id);
+                    entry
+                        .blocked
+                        .get_or_insert_with(|| NEEDED_CHANGE_FAILED.into());
                 }
             }
         }

@@ -32,7 +32,7 @@ impl Tenant {
             (Some(change), None) => {
                 let (number, patchset) = parse_change(change)?;
                 let known = self.changes.get(&request.project, number);
-                let known = known.map(|k| k.event).filter(|event| {
+                let known = known.map(|k| (*k.event).clone()).filter(|event| {
                     let latest = event.change.as_ref().map(|c| c.patchset.as_str());
                     patchset.is_none() || patchset == latest
                 });
