@@ -146,3 +146,22 @@ async fn a_change_closing_a_cycle_with_a_queued_change_joins_it_and_they_fail_to
     // Change 1 alone, then again with change 2 once it closed the cycle, and change 2.
     assert_eq!(given.merger.states(), vec![vec![1], vec![1, 2], vec![1, 2]]);
 }
+
+#[actix::test]
+async fn a_cycle_of_three_with_a_merge_conflict_fails_as_one() {
+    let given = cycles_allowed();
+    given.merger.conflict(3, 2);
+    given.propose("demo", 1, 1, &["other~2"]);
+    given.propose("other", 2, 1, &["demo~3"]);
+    given.propose("demo", 3, 1, &["demo~1"]);
+
+    given.enqueue_known("gate", "demo", 3).await;
+
+    let reports = given.reporter.until(3).await;
+    assert!(merged(&reports).is_empty(), "{reports:?}");
+    assert!(reports.iter().all(|(_, r, _)| *r != Success), "{reports:?}");
+    assert!(
+        reports.iter().any(|(_, r, _)| *r == MergeConflict),
+        "{reports:?}"
+    );
+}
