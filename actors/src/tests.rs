@@ -9,4 +9,5 @@ mod harness;
 mod jobs;
 mod managers;
 mod scenarios;
+mod supercedes;
 mod window;

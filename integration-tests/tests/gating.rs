@@ -13,6 +13,7 @@ mod admin_api;
 mod commands;
 mod conflicts;
 mod depends_on;
+mod git_parents;
 mod managers;
 mod speculative;
 mod window;
