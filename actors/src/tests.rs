@@ -8,6 +8,7 @@ mod gating;
 mod harness;
 mod jobs;
 mod managers;
+mod reports;
 mod scenarios;
 mod supercedes;
 mod window;
