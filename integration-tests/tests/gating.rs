@@ -15,6 +15,7 @@ mod conflicts;
 mod depends_on;
 mod git_parents;
 mod managers;
+mod reports;
 mod speculative;
 mod window;
 
