@@ -1,6 +1,8 @@
 //! The poller's half of changes on plain git: review branches, compared with
 //! the change book, become `patchset-created`, `change-abandoned` and (once
 //! the reporter merged one and its branch is gone) `change-merged` events.
+//! A new patchset's event names its git parents: the other open changes of
+//! the project whose patchsets are among the commits its target lacks.
 //!
 //! The book, not the previous poll, is what a project's review branches are
 //! compared with: it is kept across restarts, so a change pushed, amended or
