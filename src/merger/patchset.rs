@@ -87,6 +87,34 @@ fn parse_log(out: &str) -> PatchsetCommits {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::merger::testing::{merger, TestRepo};
+
+    #[tokio::test]
+    async fn a_patchset_lists_its_commits_the_target_lacks_nearest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let repos = dir.path().join("repos");
+        let demo = TestRepo::init(&repos.join("demo")).await;
+        let master = demo.commit(&[("a", "1")], "first").await;
+        let below = demo
+            .branch_commit("review/b", &master, &[("b", "1")], "B")
+            .await;
+        let head = demo
+            .branch_commit("review/c", &below, &[("c", "1")], "C\n\nDepends-On: x~1")
+            .await;
+        let merger = merger(&repos, &dir.path().join("cache"));
+
+        let read = merger.patchset_commits("local", "demo", &head, Some(&master));
+        let read = read.await.unwrap();
+        let alone = merger.patchset_commits("local", "demo", &head, None);
+        let alone = alone.await.unwrap();
+        let gone = "1".repeat(40);
+        let lost = merger.patchset_commits("local", "demo", &head, Some(&gone));
+
+        assert_eq!(read.commits, vec![head.clone(), below]);
+        assert_eq!(read.message, "C\n\nDepends-On: x~1\n");
+        assert_eq!(alone.commits, vec![head.clone()]);
+        assert!(lost.await.is_err(), "a target that is nowhere is an error");
+    }
 
     #[test]
     fn a_log_gives_the_head_message_and_every_sha_in_order() {

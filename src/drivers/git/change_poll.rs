@@ -268,15 +268,22 @@ impl ChangePoller {
     }
 
     /// The patchset's message and its commits the target (`base`) lacks;
-    /// empty (logged) when they cannot be read.
+    /// only its message when the target cannot be read (it moved away since
+    /// the poll listed it); empty (logged) when the patchset cannot be read.
     async fn read(&self, project: &str, sha: &str, base: Option<&String>) -> PatchsetCommits {
         let base = base.map(String::as_str).filter(|b| *b != NULL_REV);
-        let read = self
-            .merger
-            .patchset_commits(&self.connection, project, sha, base)
+        let (connection, merger) = (&self.connection, &self.merger);
+        let mut read = merger
+            .patchset_commits(connection, project, sha, base)
             .await;
+        if let (Err(error), Some(base)) = (&read, base) {
+            tracing::warn!(%connection, %project, %sha, %base, %error, "cannot compare the patchset with its target; no git parents");
+            read = merger
+                .patchset_commits(connection, project, sha, None)
+                .await;
+        }
         read.unwrap_or_else(|error| {
-            tracing::warn!(connection = %self.connection, %project, %sha, %error, "cannot read the patchset; no Depends-On, no git parents");
+            tracing::warn!(%connection, %project, %sha, %error, "cannot read the patchset; no Depends-On, no git parents");
             PatchsetCommits::default()
         })
     }
