@@ -245,6 +245,21 @@ impl Merger {
         Ok(Some((commit, files)))
     }
 
+    /// The project's Zuul config at `commit` of its cache repo (a speculative
+    /// state's commit): its files (path, text) in load order.
+    pub async fn config_files_at(
+        &self,
+        connection: &str,
+        project: &str,
+        commit: &str,
+    ) -> Result<Vec<(String, String)>, MergerError> {
+        check_revision(project, commit)?;
+        let lock = self.lock(connection, project);
+        let _guard = lock.lock().await;
+        let cache = self.ensure_cache(connection, project).await?;
+        config_files::read(&cache, commit).await
+    }
+
     fn lock(&self, connection: &str, project: &str) -> Arc<tokio::sync::Mutex<()>> {
         // A poisoned map is still a valid map: the lock only guards inserts.
         let mut locks = self

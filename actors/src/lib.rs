@@ -7,6 +7,7 @@
 //! | [`autohold`] | autohold requests, kept per tenant, consulted by every item |
 //! | [`change`] | proposed changes, speculative states, and the merger and reporter ports |
 //! | [`event`] | trigger events and the ref an item is about |
+//! | [`known_changes`] | the changes a tenant was told of, and where each stands |
 //! | [`result`] | build and buildset results with Zuul's names |
 //! | [`port`] | the traits `src/` implements: executor, store, layout loader |
 //! | [`log_hub`] | live log lines of running builds, for websockets |
@@ -27,6 +28,7 @@ pub mod build;
 pub mod change;
 pub mod event;
 pub mod handle;
+pub mod known_changes;
 pub mod log_hub;
 pub mod pipeline;
 pub mod port;

@@ -8,12 +8,14 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`change_queue`] | queues, windows and the walk that decides |
+//! | [`dependency`] | the changes a change needs (Depends-On, git parents) |
 //! | [`manager`] | independent, dependent, serial and supercedent rules |
 //! | `report` | delivering reports in order, merge failures |
 //! | `admin` | dequeue, promote, stale patchsets |
 //! | `status` | the pipeline's part of Zuul's status |
 
 pub mod change_queue;
+pub mod dependency;
 pub mod manager;
 
 mod admin;
@@ -29,6 +31,7 @@ use portcullis_config::Layout;
 
 use crate::autohold::Autoholds;
 use crate::event::{ItemRef, TriggerEvent};
+use crate::known_changes::KnownChanges;
 use crate::port::Ports;
 use crate::queue_item::{
     CancelJobs, FinishItem, ItemCompleted, ItemListeners, ItemProgressed, ItemSpec, Progress,
@@ -36,6 +39,8 @@ use crate::queue_item::{
 };
 use crate::result::BuildResult;
 use change_queue::{Action, ChangeQueue, QueueEntry};
+use dependency::Refusal;
+use portcullis_config::FrozenJob;
 
 pub use admin::{DequeueItems, DequeueStaleChange, PromoteItems};
 pub use status::GetPipelineStatus;
@@ -69,6 +74,8 @@ pub struct Pipeline {
     items: HashMap<String, Addr<QueueItem>>,
     /// Items finishing (reported or dequeued) until they say they completed, with their ref.
     leaving: Vec<(String, ItemRef)>,
+    /// The tenant's known changes: where needed changes are found.
+    changes: KnownChanges,
 }
 
 impl Pipeline {
@@ -79,6 +86,7 @@ impl Pipeline {
         layout: Arc<Layout>,
         ports: Ports,
         autoholds: Autoholds,
+        changes: KnownChanges,
     ) -> Self {
         Pipeline {
             tenant,
@@ -89,6 +97,7 @@ impl Pipeline {
             queues: Vec::new(),
             items: HashMap::new(),
             leaving: Vec::new(),
+            changes,
         }
     }
 
@@ -138,15 +147,18 @@ impl Pipeline {
         for id in reports {
             self.report(&id, ctx);
         }
-        let independent = self.manager() == Manager::Independent;
+        // A queue of one item goes with it, and with it the changes it carried.
         self.queues
-            .retain(|q| !(independent && q.entries.is_empty()));
+            .retain(|q| !q.own || q.entries.iter().any(|e| e.live));
     }
 
     /// Takes the entry out of its queue and tells its item to end with `result`.
     fn finish(&mut self, id: &str, result: BuildResult, message: String) -> Option<QueueEntry> {
         let (q, e) = self.locate(id)?;
         let entry = self.queues[q].entries.remove(e);
+        if !entry.live {
+            return Some(entry);
+        }
         if let Some(item) = self.items.get(id) {
             item.do_send(FinishItem { result, message });
         }
@@ -166,36 +178,18 @@ impl Pipeline {
         };
         if item.change.is_some() {
             self.dequeue_stale(&item, false);
-            if self
-                .entries()
-                .any(|e| e.item.id() == item.id() && e.item.project == item.project)
-            {
+            if self.live_entry(&item).is_some() {
                 tracing::debug!(pipeline = %self.name, change = %item.id(), "already enqueued");
                 return;
             }
         }
-        let branch = item.branch.as_deref().unwrap_or_default();
-        let jobs = match layout.job_graph(&self.name, &item.project, branch) {
-            Ok(jobs) if jobs.is_empty() => {
-                tracing::debug!(pipeline = %self.name, project = %item.project, "no jobs");
-                return;
-            }
-            Ok(jobs) => jobs,
-            Err(err) => {
-                tracing::warn!(
-                    tenant = %self.tenant, pipeline = %self.name, project = %item.project,
-                    %err, "cannot freeze the job graph; item not enqueued"
-                );
-                return;
-            }
+        let Some(jobs) = self.jobs_for(&item) else {
+            return;
         };
         let place = manager::place(&layout, pipeline, &item);
-        let needs = match self.needs(&item, &place) {
-            Ok(needs) => needs,
-            Err(reason) => {
-                tracing::warn!(pipeline = %self.name, change = %item.id(), %reason, "not enqueued");
-                return;
-            }
+        let needed = match self.needed_ahead(&item, &place) {
+            Ok(needed) => needed,
+            Err(refusal) => return self.refuse(event, refusal, ctx),
         };
         let q = self.queue_for(&place, manager::window(pipeline));
         for id in manager::superseded(pipeline.manager, &self.queues[q]) {
@@ -205,6 +199,80 @@ impl Pipeline {
                 "Superseded by a newer item.".into(),
             );
         }
+        let mut events: Vec<TriggerEvent> = needed.iter().map(|(e, _)| e.clone()).collect();
+        events.push(event.clone());
+        let cycles = dependency::cycles(&self.changes, &events);
+        let mut ids = Vec::new();
+        for (event, jobs) in needed {
+            let live = jobs.is_some();
+            ids.push(self.admit(q, event, jobs.unwrap_or_default(), live, ctx));
+        }
+        ids.push(self.admit(q, event, jobs, true, ctx));
+        for (id, first) in ids.iter().zip(cycles) {
+            if let (Some(entry), Some(first)) = (self.queues[q].entry_mut(id), first) {
+                entry.cycle = Some(ids[first].clone());
+            }
+        }
+        self.process(ctx);
+    }
+
+    /// The frozen jobs of `item` here; `None` (logged) when it has none.
+    fn jobs_for(&self, item: &ItemRef) -> Option<Vec<FrozenJob>> {
+        let branch = item.branch.as_deref().unwrap_or_default();
+        match self.layout.job_graph(&self.name, &item.project, branch) {
+            Ok(jobs) if jobs.is_empty() => {
+                tracing::debug!(pipeline = %self.name, project = %item.project, "no jobs");
+                None
+            }
+            Ok(jobs) => Some(jobs),
+            Err(err) => {
+                tracing::warn!(
+                    tenant = %self.tenant, pipeline = %self.name, project = %item.project,
+                    %err, "cannot freeze the job graph; item not enqueued"
+                );
+                None
+            }
+        }
+    }
+
+    /// Puts an entry for `event` at the end of queue `q`, with an item actor when live.
+    fn admit(
+        &mut self,
+        q: usize,
+        event: TriggerEvent,
+        jobs: Vec<FrozenJob>,
+        live: bool,
+        ctx: &mut Context<Self>,
+    ) -> String {
+        let item = ItemRef::from_event(&event);
+        let needed = dependency::direct(&self.changes, &item).unwrap_or_default();
+        let needs = self.queues[q]
+            .entries
+            .iter()
+            .filter(|e| needed.iter().any(|n| e.item.is_change_of(n)))
+            .map(|e| e.id.clone())
+            .collect();
+        let hold_following = jobs.iter().any(|j| j.hold_following_changes);
+        let id = match live {
+            true => self.start_item(event, jobs, ctx),
+            false => uuid::Uuid::new_v4().simple().to_string(),
+        };
+        let mode = manager::merge_mode(&self.layout, &item.project);
+        let mut entry = QueueEntry::new(id.clone(), item, mode);
+        entry.hold_following = hold_following;
+        entry.needs = needs;
+        entry.live = live;
+        self.queues[q].entries.push(entry);
+        id
+    }
+
+    /// Starts the item actor of `event`; returns its id.
+    fn start_item(
+        &mut self,
+        event: TriggerEvent,
+        jobs: Vec<FrozenJob>,
+        ctx: &mut Context<Self>,
+    ) -> String {
         let spec = ItemSpec {
             tenant: self.tenant.clone(),
             pipeline: self.name.clone(),
@@ -219,13 +287,34 @@ impl Pipeline {
         let queue_item = QueueItem::new(spec, self.ports.clone(), listeners);
         let id = queue_item.id().to_string();
         self.items.insert(id.clone(), queue_item.start());
-        let mode = manager::merge_mode(&layout, &item.project);
-        let mut entry = QueueEntry::new(id, item, mode);
-        entry.needs = needs;
-        self.queues[q].entries.push(entry);
-        self.process(ctx);
+        id
     }
 
+    /// Enqueues `event` alone, blocked: it reports `refusal` as its failure and leaves.
+    fn refuse(&mut self, event: TriggerEvent, refusal: Refusal, ctx: &mut Context<Self>) {
+        let item = ItemRef::from_event(&event);
+        let reason = match refusal {
+            Refusal::Blocked(reason) => reason,
+            Refusal::Cycle(changes) => format!(
+                "it is part of a dependency cycle ({}) and its queue does not allow circular dependencies",
+                changes.join(", ")
+            ),
+        };
+        tracing::info!(pipeline = %self.name, change = %item.id(), %reason, "not enqueued");
+        let mut queue = ChangeQueue::new(item.project.clone(), None, Default::default());
+        queue.own = true;
+        self.queues.push(queue);
+        let q = self.queues.len() - 1;
+        let id = self.admit(q, event, Vec::new(), true, ctx);
+        if let Some(entry) = self.queues[q].entry_mut(&id) {
+            entry.needs.clear();
+            entry.blocked = Some(format!(
+                "This change cannot enter the {} pipeline: {reason}.",
+                self.name
+            ));
+        }
+        self.process(ctx);
+    }
     /// The index of the queue for `place`, made when missing.
     fn queue_for(
         &mut self,
@@ -237,37 +326,75 @@ impl Pipeline {
             .iter()
             .position(|q| !place.own && q.name == place.name && q.branch == place.branch);
         existing.unwrap_or_else(|| {
-            let queue = ChangeQueue::new(place.name.clone(), place.branch.clone(), window);
+            let mut queue = ChangeQueue::new(place.name.clone(), place.branch.clone(), window);
+            queue.own = place.own;
             self.queues.push(queue);
             self.queues.len() - 1
         })
     }
 
-    /// The enqueued items a gated change depends on (its Depends-On): they must
-    /// be in the same queue, ahead of it. Changes not enqueued are taken as merged.
-    fn needs(&self, item: &ItemRef, place: &manager::QueuePlace) -> Result<Vec<String>, String> {
-        let Some(change) = &item.change else {
-            return Ok(Vec::new());
+    /// The live entry of `item`'s change at its patchset, as (queue, entry) indexes.
+    fn live_entry(&self, item: &ItemRef) -> Option<(usize, usize)> {
+        self.queues.iter().enumerate().find_map(|(q, queue)| {
+            let same = |e: &QueueEntry| e.live && e.item.project == item.project;
+            let found = queue
+                .entries
+                .iter()
+                .position(|e| same(e) && e.item.id() == item.id());
+            found.map(|e| (q, e))
+        })
+    }
+
+    /// The needed changes to put ahead of `item` in its queue, dependencies
+    /// first, each with its jobs (live, in a dependent pipeline) or without
+    /// (carried along, in an independent one); or why it cannot enter.
+    #[allow(clippy::type_complexity)]
+    fn needed_ahead(
+        &self,
+        item: &ItemRef,
+        place: &manager::QueuePlace,
+    ) -> Result<Vec<(TriggerEvent, Option<Vec<FrozenJob>>)>, Refusal> {
+        let carried = match self.manager() {
+            Manager::Dependent => false,
+            Manager::Independent => true,
+            Manager::Serial | Manager::Supercedent => return Ok(Vec::new()),
         };
-        if self.manager() != Manager::Dependent {
-            return Ok(Vec::new());
+        let cycles = manager::allows_cycles(&self.layout, &self.name, item);
+        let closure = dependency::closure(&self.changes, item, cycles)?;
+        if carried {
+            return Ok(closure.into_iter().map(|event| (event, None)).collect());
         }
-        let mut needs = Vec::new();
-        for reference in &change.depends_on {
-            for queue in &self.queues {
-                let Some(needed) = queue.entries.iter().find(|e| e.item.is_named_by(reference))
-                else {
-                    continue;
-                };
-                if queue.name != place.name || queue.branch != place.branch {
-                    return Err(format!(
-                        "it depends on {reference}, which is in another queue"
-                    ));
+        let mut ahead = Vec::new();
+        for event in closure {
+            let needed = ItemRef::from_event(&event);
+            let needed_name = dependency::name(&needed);
+            let pipeline = self.layout.pipeline(&self.name);
+            let their_place = pipeline.map(|p| manager::place(&self.layout, p, &needed));
+            let shares = |name: &str, branch: &Option<String>| {
+                their_place
+                    .as_ref()
+                    .is_some_and(|p| p.name == name && p.branch == *branch)
+                    && place.name == name
+                    && place.branch == *branch
+            };
+            if let Some((q, _)) = self.live_entry(&needed) {
+                if !shares(&self.queues[q].name, &self.queues[q].branch) {
+                    let reason = format!("it needs {needed_name}, which is in another queue");
+                    return Err(Refusal::Blocked(reason));
                 }
-                needs.push(needed.id.clone());
+                continue;
             }
+            if !shares(&place.name, &place.branch) {
+                let reason = format!("it needs {needed_name}, which does not share its queue");
+                return Err(Refusal::Blocked(reason));
+            }
+            let Some(jobs) = self.jobs_for(&needed) else {
+                let reason = format!("it needs {needed_name}, which has no jobs in this pipeline");
+                return Err(Refusal::Blocked(reason));
+            };
+            ahead.push((event, Some(jobs)));
         }
-        Ok(needs)
+        Ok(ahead)
     }
 }
 
@@ -301,6 +428,7 @@ impl Handler<ItemProgressed> for Pipeline {
             return;
         }
         match news.progress {
+            Progress::FollowingReleased => entry.released = news.generation,
             Progress::JobFailed { job } => {
                 tracing::info!(item = %news.id, %job, "a voting job failed");
                 entry.failing.push("at least one job failed".into());
@@ -314,6 +442,10 @@ impl Handler<ItemProgressed> for Pipeline {
                     _ => messages.failure,
                 };
                 entry.outcome = Some((result, text));
+            }
+            Progress::ConfigError { message } => {
+                entry.failing.push("it has a config error".into());
+                entry.outcome = Some((BuildResult::ConfigError, message));
             }
             Progress::MergeFailed { conflict, detail } => {
                 entry.failing.push("it has a merge conflict".into());

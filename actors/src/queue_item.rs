@@ -55,6 +55,13 @@ pub enum Progress {
         /// The job.
         job: String,
     },
+    /// Every job that holds following changes (`hold-following-changes`) succeeded.
+    FollowingReleased,
+    /// The item's config (its changes' config files, or its job graph) has errors; no jobs run.
+    ConfigError {
+        /// The errors, as reported.
+        message: String,
+    },
     /// Every job has a result.
     JobsCompleted {
         /// The buildset's result.

@@ -30,6 +30,8 @@ pub enum BuildResult {
     RetryLimit,
     /// The item left the pipeline before it reported (dequeued, superseded).
     Dequeued,
+    /// The item's config (its own change's, or its jobs') has an error (no jobs ran).
+    ConfigError,
 }
 
 impl BuildResult {
@@ -48,6 +50,7 @@ impl BuildResult {
             BuildResult::NodeFailure => "NODE_FAILURE",
             BuildResult::RetryLimit => "RETRY_LIMIT",
             BuildResult::Dequeued => "DEQUEUED",
+            BuildResult::ConfigError => "CONFIG_ERROR",
         }
     }
 }

@@ -19,9 +19,16 @@ impl Pipeline {
         match result {
             BuildResult::Success => pipeline.success.clone(),
             BuildResult::MergeConflict => pipeline.merge_conflict_reporters().to_vec(),
+            BuildResult::ConfigError => pipeline.config_error_reporters().to_vec(),
             BuildResult::Dequeued => pipeline.reporters.dequeue.clone(),
             _ => pipeline.failure.clone(),
         }
+    }
+
+    /// Whether a success report merges the change (a reporter says `merge: true`).
+    fn lands_changes(&self) -> bool {
+        let merges = |r: &ReporterConfig| r.settings.get("merge") == Some(&serde_json::json!(true));
+        self.reporters_for(BuildResult::Success).iter().any(merges)
     }
 
     /// The reports of `result` for the item `id`, in the reporters' order.
@@ -86,6 +93,13 @@ impl Pipeline {
             }
         }
         let merged = result == BuildResult::Success;
+        if merged && self.lands_changes() {
+            let change = self.queues[q].entries[e].item.change.as_ref();
+            let project = &self.queues[q].entries[e].item.project;
+            if let Some(change) = change {
+                self.changes.merged(project, change.number);
+            }
+        }
         if manager::rules(self.manager()).adaptive_window {
             let queue = &mut self.queues[q];
             match result {
@@ -111,7 +125,8 @@ impl Pipeline {
                     }
                     entry.needs.retain(|needed| needed != id);
                 } else if entry.needs.iter().any(|needed| needed == id) {
-                    entry.needs_failed = true;
+                    let text = "This change depends on a change that failed to merge.";
+                    entry.blocked.get_or_insert_with(|| text.into());
                 }
             }
         }

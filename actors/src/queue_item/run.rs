@@ -6,7 +6,11 @@ use chrono::Utc;
 
 use super::{Progress, QueueItem};
 use crate::build::{Build, BuildEvent, CancelBuild};
-use crate::change::{MergeError, MergeRequest};
+use crate::change::{MergeError, MergeRequest, MergeState};
+use crate::port::LoadError;
+use portcullis_config::{ConfigError, Layout};
+
+use super::JobGraph;
 use crate::port::{BuildOutcome, BuildRequest, StoreRecord};
 use crate::report_text::{buildset_url, report_text, JobLine};
 use crate::result::BuildResult;
@@ -39,10 +43,7 @@ impl QueueItem {
                 return;
             }
             match merged {
-                Ok(state) => {
-                    item.state = Some(state);
-                    item.advance(ctx);
-                }
+                Ok(state) => item.load_speculative_layout(state, ctx),
                 Err(err) => {
                     tracing::info!(item = %item.id, %err, "no speculative state");
                     let conflict = matches!(err, MergeError::Conflict { .. });
@@ -53,6 +54,50 @@ impl QueueItem {
                 }
             }
         }));
+    }
+
+    /// Asks for the layout the state's config changes make; the jobs are frozen
+    /// again from it when there is one, and the buildset goes on.
+    fn load_speculative_layout(&mut self, state: MergeState, ctx: &mut Context<Self>) {
+        let generation = self.generation;
+        let loading = self.ports.loader.speculative(&self.spec.tenant, &state);
+        ctx.spawn(loading.into_actor(self).map(move |loaded, item, ctx| {
+            if item.generation != generation || item.finishing.is_some() {
+                return;
+            }
+            let frozen = match loaded {
+                Ok(None) => Ok(None),
+                Ok(Some(layout)) => item.freeze_on(&layout).map(Some),
+                Err(LoadError::Config(errors)) => Err(config_error_text(&errors)),
+                Err(LoadError::Repo(detail)) => {
+                    let detail = format!("cannot read the state's config: {detail}");
+                    let progress = Progress::MergeFailed {
+                        conflict: false,
+                        detail,
+                    };
+                    return item.tell(progress);
+                }
+            };
+            match frozen {
+                Ok(jobs) => {
+                    if let Some(jobs) = jobs {
+                        item.graph = JobGraph::new(&jobs);
+                        item.spec.jobs = jobs;
+                    }
+                    item.state = Some(state);
+                    item.advance(ctx);
+                }
+                Err(message) => item.tell(Progress::ConfigError { message }),
+            }
+        }));
+    }
+
+    /// The item's jobs frozen from `layout`.
+    fn freeze_on(&self, layout: &Layout) -> Result<Vec<portcullis_config::FrozenJob>, String> {
+        let branch = self.item.branch.as_deref().unwrap_or_default();
+        layout
+            .job_graph(&self.spec.pipeline, &self.item.project, branch)
+            .map_err(|err| config_error_text(&[err]))
     }
 
     /// Skips the children of failed jobs, starts every job now ready, and tells
@@ -138,6 +183,7 @@ impl QueueItem {
         let failed = outcome.result != BuildResult::Success;
         let hold = slot.hold.clone().filter(|_| failed);
         let (job, voting) = (slot.job.name.clone(), slot.job.voting);
+        let held_following = slot.job.hold_following_changes;
         if let Some(request) = &hold {
             self.spec.autoholds.held(request, &uuid);
         }
@@ -148,6 +194,9 @@ impl QueueItem {
         if failed && voting && !self.told_failed {
             self.told_failed = true;
             self.tell(Progress::JobFailed { job });
+        }
+        if held_following && !failed && self.graph.holds_released() {
+            self.tell(Progress::FollowingReleased);
         }
         self.advance(ctx);
     }
@@ -231,4 +280,13 @@ impl Handler<BuildEvent> for QueueItem {
             BuildEvent::Completed { uuid, outcome, .. } => self.completed(uuid, outcome, ctx),
         }
     }
+}
+
+/// The report of config errors: what they mean, then one per paragraph.
+fn config_error_text(errors: &[ConfigError]) -> String {
+    let listed: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    format!(
+        "This change's configuration has errors; it cannot merge until they are fixed.\n\n{}",
+        listed.join("\n\n")
+    )
 }

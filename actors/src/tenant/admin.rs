@@ -31,13 +31,13 @@ impl Tenant {
         match (&request.change, &request.r#ref) {
             (Some(change), None) => {
                 let (number, patchset) = parse_change(change)?;
-                let key = (request.project.clone(), number);
-                let known = self.changes.get(&key).filter(|event| {
+                let known = self.changes.get(&request.project, number);
+                let known = known.map(|k| k.event).filter(|event| {
                     let latest = event.change.as_ref().map(|c| c.patchset.as_str());
                     patchset.is_none() || patchset == latest
                 });
                 let unknown = || AdminError::UnknownChange(format!("{} {change}", request.project));
-                let mut event = known.cloned().ok_or_else(unknown)?;
+                let mut event = known.ok_or_else(unknown)?;
                 event.id = uuid::Uuid::new_v4().simple().to_string();
                 event.timestamp = chrono::Utc::now();
                 Ok(event)
