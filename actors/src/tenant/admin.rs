@@ -80,6 +80,7 @@ impl Tenant {
                         project: request.project.clone(),
                         change: request.change.clone(),
                         r#ref: request.r#ref.clone(),
+                        live_only: false,
                     };
                     Ok(Some(Box::pin(pipeline.send(dequeue)) as Answer))
                 }

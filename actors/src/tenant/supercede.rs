@@ -36,6 +36,7 @@ impl Tenant {
                     project: project.clone(),
                     change: Some(id.clone()),
                     r#ref: None,
+                    live_only: true,
                 };
                 // Most of the time the change is not there: nothing to remove.
                 let _ = other.send(dequeue).await;

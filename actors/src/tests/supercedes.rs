@@ -78,3 +78,30 @@ async fn a_change_an_event_routes_into_the_gate_leaves_check() {
     assert!(held(&given, "check").await.is_empty());
     assert_eq!(held(&given, "gate").await, vec![id]);
 }
+
+#[actix::test]
+async fn a_change_check_carries_ahead_of_another_stays_there_when_the_gate_takes_it_in() {
+    // Given demo's change 1 in check on its own, and carried ahead of
+    // other's change 2, which depends on it
+    let both = project_config(&["check", "gate"], &["unit"], "");
+    let given = Harness::with(&gate_supercedes_check(), &both);
+    let other = project_config(&["check", "gate"], &["unit2"], "");
+    given.loader.set_file("other", false, &other);
+    given.executor.hold("unit");
+    given.executor.hold("unit2");
+    given.enqueue("check", "demo", 1, &[]).await;
+    given.enqueue("check", "other", 2, &["demo~1"]).await;
+    given.started(2).await;
+
+    // When the gate takes change 1 in
+    given.enqueue("gate", "demo", 1, &[]).await;
+
+    // Then only check's own item of change 1 leaves; change 2 is still
+    // tested with change 1 and reports
+    assert_eq!(given.finished(1).await, vec![(1, Dequeued)]);
+    given.executor.release("unit");
+    given.executor.release("unit2");
+    let reports = given.reporter.until(2).await;
+    assert!(reports.contains(&(2, Success, false)), "{reports:?}");
+    assert_eq!(given.merger.states_of(2), vec![vec![1, 2]]);
+}
