@@ -314,11 +314,16 @@ impl TestServer {
     /// Waits until the ids of `pipeline`'s items are `ids`.
     pub async fn until_queue(&self, pipeline: &str, ids: &[String]) {
         let what = format!("{pipeline} to hold {ids:?}");
-        wait::until(&what, STEP, || async {
-            let (_, status) = self
-                .try_get(&format!("/api/tenant/{TENANT}/status"))
-                .await?;
-            (item_ids(&status, pipeline) == ids).then_some(())
+        wait::until_seen(&what, STEP, || async {
+            let path = format!("/api/tenant/{TENANT}/status");
+            let Some((_, status)) = self.try_get(&path).await else {
+                return Err("no status".to_string());
+            };
+            let held = item_ids(&status, pipeline);
+            match held == ids {
+                true => Ok(()),
+                false => Err(format!("{held:?}")),
+            }
         })
         .await
     }
