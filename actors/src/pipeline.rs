@@ -187,7 +187,7 @@ impl Pipeline {
             return;
         };
         let place = manager::place(&layout, pipeline, &item);
-        let needed = match self.needed_ahead(&item, &place) {
+        let (closure, needed) = match self.needed_ahead(&item, &place) {
             Ok(needed) => needed,
             Err(refusal) => return self.refuse(event, refusal, ctx),
         };
@@ -199,21 +199,39 @@ impl Pipeline {
                 "Superseded by a newer item.".into(),
             );
         }
-        let mut events: Vec<TriggerEvent> = needed.iter().map(|(e, _)| e.clone()).collect();
-        events.push(event.clone());
-        let cycles = dependency::cycles(&self.changes, &events);
-        let mut ids = Vec::new();
         for (event, jobs) in needed {
             let live = jobs.is_some();
-            ids.push(self.admit(q, event, jobs.unwrap_or_default(), live, ctx));
+            self.admit(q, event, jobs.unwrap_or_default(), live, ctx);
         }
-        ids.push(self.admit(q, event, jobs, true, ctx));
-        for (id, first) in ids.iter().zip(cycles) {
-            if let (Some(entry), Some(first)) = (self.queues[q].entry_mut(id), first) {
-                entry.cycle = Some(ids[first].clone());
-            }
-        }
+        let mut changes = closure;
+        changes.push(event.clone());
+        self.admit(q, event, jobs, true, ctx);
+        self.join_cycles(q, &changes);
         self.process(ctx);
+    }
+
+    /// Marks the entries of queue `q` that hold `changes` (a change and all it
+    /// needs) with the cycle each is in. An entry queued before that now joins
+    /// a cycle starts over, so that its state holds the whole cycle.
+    fn join_cycles(&mut self, q: usize, changes: &[TriggerEvent]) {
+        let cycles = dependency::cycles(&self.changes, changes);
+        let entries = &mut self.queues[q].entries;
+        let index_of =
+            |event: &TriggerEvent| entries.iter().position(|e| e.item.is_change_of(event));
+        let indexes: Vec<Option<usize>> = changes.iter().map(index_of).collect();
+        for (at, first) in indexes.iter().zip(cycles) {
+            let (Some(at), Some(first)) = (at, first.and_then(|f| indexes[f])) else {
+                continue;
+            };
+            let cycle = Some(entries[first].id.clone());
+            let entry = &mut entries[*at];
+            if entry.cycle != cycle && entry.generation > 0 {
+                entry.base = None;
+                entry.outcome = None;
+                entry.failing.clear();
+            }
+            entry.cycle = cycle;
+        }
     }
 
     /// The frozen jobs of `item` here; `None` (logged) when it has none.
@@ -348,24 +366,32 @@ impl Pipeline {
     /// The needed changes to put ahead of `item` in its queue, dependencies
     /// first, each with its jobs (live, in a dependent pipeline) or without
     /// (carried along, in an independent one); or why it cannot enter.
+    /// Also answers every change `item` needs (queued already or not).
     #[allow(clippy::type_complexity)]
     fn needed_ahead(
         &self,
         item: &ItemRef,
         place: &manager::QueuePlace,
-    ) -> Result<Vec<(TriggerEvent, Option<Vec<FrozenJob>>)>, Refusal> {
+    ) -> Result<
+        (
+            Vec<TriggerEvent>,
+            Vec<(TriggerEvent, Option<Vec<FrozenJob>>)>,
+        ),
+        Refusal,
+    > {
         let carried = match self.manager() {
             Manager::Dependent => false,
             Manager::Independent => true,
-            Manager::Serial | Manager::Supercedent => return Ok(Vec::new()),
+            Manager::Serial | Manager::Supercedent => return Ok((Vec::new(), Vec::new())),
         };
         let cycles = manager::allows_cycles(&self.layout, &self.name, item);
         let closure = dependency::closure(&self.changes, item, cycles)?;
         if carried {
-            return Ok(closure.into_iter().map(|event| (event, None)).collect());
+            let ahead = closure.iter().map(|event| (event.clone(), None)).collect();
+            return Ok((closure, ahead));
         }
         let mut ahead = Vec::new();
-        for event in closure {
+        for event in closure.iter().cloned() {
             let needed = ItemRef::from_event(&event);
             let needed_name = dependency::name(&needed);
             let pipeline = self.layout.pipeline(&self.name);
@@ -394,7 +420,7 @@ impl Pipeline {
             };
             ahead.push((event, Some(jobs)));
         }
-        Ok(ahead)
+        Ok((closure, ahead))
     }
 }
 

@@ -127,3 +127,22 @@ async fn check_tests_a_change_of_a_cycle_with_the_rest_of_it() {
     assert_eq!(given.reporter.until(1).await, vec![(2, Success, false)]);
     assert_eq!(given.merger.states_of(2), vec![vec![1, 2]]);
 }
+
+#[actix::test]
+async fn a_change_closing_a_cycle_with_a_queued_change_joins_it_and_they_fail_together() {
+    let given = cycles_allowed();
+    given.executor.set_for("unit2", 2, Behaviour::End(Failure));
+    given.executor.hold("unit");
+    // Change 1 names change 2 before change 2 exists: it enters alone.
+    given.enqueue("gate", "demo", 1, &["other~2"]).await;
+    given.running(1).await;
+
+    given.enqueue("gate", "other", 2, &["demo~1"]).await;
+    given.running(2).await;
+    given.executor.release("unit");
+
+    let reports = given.reporter.until(2).await;
+    assert_eq!(reports, vec![(1, Failure, false), (2, Failure, false)]);
+    // Change 1 alone, then again with change 2 once it closed the cycle, and change 2.
+    assert_eq!(given.merger.states(), vec![vec![1], vec![1, 2], vec![1, 2]]);
+}

@@ -230,3 +230,23 @@ async fn a_dependency_cycle_is_refused_when_the_queue_does_not_allow_it() {
     assert!(told.contains("cycle"), "{told}");
     assert!(given.executor.requests().is_empty(), "nothing ran");
 }
+
+#[actix::test]
+async fn the_status_shows_a_carried_change_as_not_live_ahead_of_the_change_needing_it() {
+    let given = two_projects(false);
+    given.executor.hold("unit2");
+    given.propose("demo", 1, 1, &[]);
+
+    given.enqueue("check", "other", 2, &["demo~1"]).await;
+    given.running(2).await;
+
+    let check = given.pipeline("check").await;
+    let shown: Vec<(String, bool)> = items(&check)
+        .iter()
+        .map(|i| (i.refs[0].id.split(',').next().unwrap().to_string(), i.live))
+        .collect();
+    assert_eq!(shown, [("1".to_string(), false), ("2".to_string(), true)]);
+    assert_eq!(check.change_queues.len(), 1, "one queue, one head");
+    assert_eq!(check.change_queues[0].heads.len(), 1);
+    given.executor.release("unit2");
+}
