@@ -56,9 +56,10 @@ impl Tenant {
     }
 }
 
-/// Whether a pipeline's status shows the change `id` (`N,P`) of `project`.
+/// Whether a pipeline's status shows the change `id` (`N,P`) of `project` as
+/// an item of its own, not only carried ahead of a change that needs it.
 fn holds(status: &PipelineStatus, project: &str, id: &str) -> bool {
     let queues = status.change_queues.iter();
     let mut items = queues.flat_map(|q| q.heads.iter().flatten());
-    items.any(|item| item.refs.iter().any(|r| r.id == id && r.project == project))
+    items.any(|item| item.live && item.refs.iter().any(|r| r.id == id && r.project == project))
 }

@@ -105,3 +105,31 @@ async fn a_change_check_carries_ahead_of_another_stays_there_when_the_gate_takes
     assert!(reports.contains(&(2, Success, false)), "{reports:?}");
     assert_eq!(given.merger.states_of(2), vec![vec![1, 2]]);
 }
+
+#[actix::test]
+async fn a_change_only_carried_in_the_superceding_pipeline_stays_where_it_is() {
+    // Given check superceding gate; demo's change 1 in the gate, and carried
+    // in check ahead of other's change 2, which depends on it (demo runs
+    // nothing in check)
+    let check = "    name: check\n    manager: independent\n";
+    let config = GATING.replace(check, &format!("{check}    supercedes: gate\n"));
+    let given = Harness::with(&config, &project_config(&["gate"], &["unit"], ""));
+    let other = project_config(&["check", "gate"], &["unit2"], "");
+    given.loader.set_file("other", false, &other);
+    given.executor.hold("unit");
+    given.executor.hold("unit2");
+    let demo_id = given.enqueue("gate", "demo", 1, &[]).await;
+    given.enqueue("check", "other", 2, &["demo~1"]).await;
+    given.enqueue("gate", "other", 3, &[]).await;
+    given.started(3).await;
+
+    // When change 1 is enqueued in check, which does not take it, and then
+    // change 3, which it does
+    given.enqueue_known("check", "demo", 1).await;
+    given.enqueue_known("check", "other", 3).await;
+
+    // Then only change 3 left the gate
+    assert_eq!(given.finished(1).await, vec![(3, Dequeued)]);
+    let gate = held(&given, "gate").await;
+    assert_eq!(gate.first(), Some(&demo_id), "{gate:?}");
+}
