@@ -13,12 +13,14 @@
 //! | `land` | [`Merger::land`]: merging a change into its upstream target branch |
 //! | [`layout_loader`] | [`RepoLayoutLoader`]: a tenant's layout from its repos |
 //! | `local_repo` | reading a repo on this machine in-process, for fast layout loads |
+//! | `patchset` | a new patchset's message and the commits its target lacks |
 
 mod config_files;
 mod git;
 mod land;
 pub mod layout_loader;
 mod local_repo;
+mod patchset;
 mod scratch;
 mod speculative;
 #[cfg(test)]
@@ -35,6 +37,7 @@ use portcullis_config::server::Connection;
 pub(crate) use git::Git;
 pub use land::{LandError, Landing};
 pub use layout_loader::RepoLayoutLoader;
+pub use patchset::PatchsetCommits;
 
 /// Why a git operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -212,27 +215,6 @@ impl Merger {
             .output()
             .await?;
         Ok(())
-    }
-
-    /// The full message of `commit` (fetched into the cache when it is not there yet).
-    pub async fn commit_message(
-        &self,
-        connection: &str,
-        project: &str,
-        commit: &str,
-    ) -> Result<String, MergerError> {
-        let url = self.repo_url(connection, project)?;
-        check_revision(project, commit)?;
-        let lock = self.lock(connection, project);
-        let _guard = lock.lock().await;
-        let cache = self.ensure_cache(connection, project).await?;
-        ensure_commit(&cache, &url, project, commit).await?;
-        let text = Git::new(Some(&cache))
-            .args(["log", "-1", "--format=%B", commit])
-            .text()
-            .await?;
-        // `log` ends its output with a newline of its own.
-        Ok(text.strip_suffix('\n').unwrap_or(&text).to_string())
     }
 
     /// The project's Zuul config at the head of `branch`: the commit and its files

@@ -157,6 +157,7 @@ async fn run() -> Option<(f64, f64)> {
         merger: Arc::new(Tip),
         reporter: Arc::new(Counting(counter.clone())),
         log_hub: log_hub.clone(),
+        web_root: "http://bench.invalid/".into(),
     };
     let tenants = TenantConfig::parse("main.yaml", TENANT).expect("the bench tenant parses");
     let engine = EngineHandle::new(actix::Actor::start(Scheduler::new(tenants, ports)), log_hub);

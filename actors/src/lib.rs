@@ -18,6 +18,7 @@
 //! | [`build`] | the Build actor: one job run |
 //! | [`tunnel`] | the Tunnel actor: a supervised kubectl port-forward to a pod |
 //! | [`record_queue`] | ordered, non-blocking writes of one item's records to the store |
+//! | [`report_text`] | a report's text in Zuul's layout: message, buildset page, job lines |
 //! | [`status`] | snapshots of the engine in Zuul's status format |
 //! | [`handle`] | [`EngineHandle`], all that the web and drivers use |
 
@@ -33,6 +34,7 @@ pub mod pipeline;
 pub mod port;
 pub mod queue_item;
 pub mod record_queue;
+pub mod report_text;
 pub mod result;
 pub mod scheduler;
 pub mod status;

@@ -222,4 +222,6 @@ pub struct Ports {
     pub reporter: Arc<dyn crate::change::Reporter>,
     /// Live logs.
     pub log_hub: LogHub,
+    /// Where the web UI is served, ending in `/`: reports link each buildset's page under it.
+    pub web_root: String,
 }

@@ -5,10 +5,12 @@
 //! the next one, in order. An event about a change moves no branch, so it is
 //! routed on the layout in use. Pipelines get events in order of precedence
 //! (high first); every event about a change first dequeues that change's
-//! stale patchsets everywhere. Admin commands are in `tenant/admin.rs`.
+//! stale patchsets everywhere. Admin commands are in `tenant/admin.rs`; a
+//! pipeline's `supercedes` in `tenant/supercede.rs`.
 
 mod admin;
 mod layout;
+mod supercede;
 
 pub use layout::{GetLayout, TenantLayout};
 
@@ -22,9 +24,7 @@ use portcullis_config::{Layout, TenantDef};
 use crate::autohold::Autoholds;
 use crate::event::{ItemRef, TriggerEvent};
 use crate::known_changes::KnownChanges;
-use crate::pipeline::{
-    CountItems, DequeueStaleChange, EnqueueEvent, GetPipelineStatus, Pipeline, UpdateLayout,
-};
+use crate::pipeline::{CountItems, DequeueStaleChange, GetPipelineStatus, Pipeline, UpdateLayout};
 use crate::port::Ports;
 use crate::status::{TenantStatus, TenantSummary};
 
@@ -171,7 +171,7 @@ impl Tenant {
         triggered.sort_by_key(|p| std::cmp::Reverse(p.precedence));
         for pipeline in triggered {
             if let Some((_, addr)) = self.pipelines.iter().find(|(n, _)| *n == pipeline.name) {
-                addr.do_send(EnqueueEvent(event.clone()));
+                self.enqueue_in(&pipeline.name, addr, event.clone());
             }
         }
     }

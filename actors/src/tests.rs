@@ -11,6 +11,8 @@ mod harness;
 mod holding;
 mod jobs;
 mod managers;
+mod reports;
 mod scenarios;
 mod speculative_config;
+mod supercedes;
 mod window;

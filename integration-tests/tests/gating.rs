@@ -15,7 +15,9 @@ mod config_change;
 mod conflicts;
 mod cycles;
 mod depends_on;
+mod git_parents;
 mod managers;
+mod reports;
 mod speculative;
 mod window;
 

@@ -10,7 +10,8 @@ use crate::event::ItemRef;
 use crate::result::BuildResult;
 
 /// Dequeues the items of a change (any patchset when none is given) or a ref
-/// of a project. Sent by the Tenant for an admin's dequeue.
+/// of a project. Sent by the Tenant for an admin's dequeue, and for a
+/// pipeline that supercedes this one.
 #[derive(Debug, Message)]
 #[rtype(result = "Result<(), AdminError>")]
 pub struct DequeueItems {
@@ -20,6 +21,9 @@ pub struct DequeueItems {
     pub change: Option<String>,
     /// Ref name.
     pub r#ref: Option<String>,
+    /// Only the items reported on, leaving copies carried ahead of the
+    /// changes that need them (a superseded pipeline keeps testing those).
+    pub live_only: bool,
 }
 
 /// Moves the named changes (`N,P`) to the head of their queues in order.
@@ -112,6 +116,7 @@ impl Handler<DequeueItems> for Pipeline {
         let matching: Vec<String> = self
             .entries()
             .filter(|e| e.item.project == request.project)
+            .filter(|e| e.live || !request.live_only)
             .filter(|e| match (&change, &request.r#ref) {
                 (Some((number, patchset)), _) => is_change(&e.item, *number, *patchset),
                 (None, Some(r)) => e.item.ref_name == *r && e.item.change.is_none(),

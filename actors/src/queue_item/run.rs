@@ -12,6 +12,7 @@ use portcullis_config::{ConfigError, Layout};
 
 use super::JobGraph;
 use crate::port::{BuildOutcome, BuildRequest, StoreRecord};
+use crate::report_text::{buildset_url, report_text, JobLine};
 use crate::result::BuildResult;
 
 impl QueueItem {
@@ -211,6 +212,27 @@ impl QueueItem {
         });
     }
 
+    /// What the item tells its change, as Zuul lays a report out: `message`,
+    /// the buildset's page, and a line per job of the current buildset.
+    fn report_text(&self, message: &str) -> String {
+        let jobs: Vec<JobLine> = self
+            .graph
+            .slots
+            .iter()
+            .map(|slot| JobLine {
+                name: slot.job.name.clone(),
+                log_url: slot.outcome.as_ref().and_then(|o| o.log_url.clone()),
+                result: slot.outcome.as_ref().map(|o| o.result),
+                duration: slot.start_time.zip(slot.end_time).map(|(s, e)| e - s),
+                voting: slot.job.voting,
+                error: slot.outcome.as_ref().and_then(|o| o.error_detail.clone()),
+            })
+            .collect();
+        let ports = &self.ports;
+        let url = buildset_url(&ports.web_root, &self.spec.tenant, &self.buildset_uuid);
+        report_text(message, &url, &jobs)
+    }
+
     /// Once finishing and no build is left running, stores the buildset's end,
     /// then tells the pipeline and stops.
     pub(super) fn finish_when_quiet(&mut self, ctx: &mut Context<Self>) {
@@ -224,7 +246,7 @@ impl QueueItem {
         self.records.push(StoreRecord::BuildsetFinished {
             uuid: self.buildset_uuid.clone(),
             result,
-            message,
+            message: self.report_text(&message),
             end_time: Utc::now(),
         });
         let completed = super::ItemCompleted {

@@ -6,7 +6,7 @@ use actix::prelude::*;
 use super::Tenant;
 use crate::admin::{parse_change, AdminCommand, AdminError, EnqueueRequest, RunAdminCommand};
 use crate::event::{TriggerEvent, NULL_REV};
-use crate::pipeline::{DequeueItems, EnqueueEvent, Pipeline, PromoteItems};
+use crate::pipeline::{DequeueItems, Pipeline, PromoteItems};
 
 impl Tenant {
     fn pipeline_addr(&self, name: &str) -> Result<Addr<Pipeline>, AdminError> {
@@ -71,7 +71,7 @@ impl Tenant {
             .and_then(|pipeline| match &command {
                 AdminCommand::Enqueue(request) => {
                     let event = self.enqueue_event(request)?;
-                    pipeline.do_send(EnqueueEvent(event));
+                    self.enqueue_in(command.pipeline(), &pipeline, event);
                     Ok(None)
                 }
                 AdminCommand::Dequeue(request) => {
@@ -80,6 +80,7 @@ impl Tenant {
                         project: request.project.clone(),
                         change: request.change.clone(),
                         r#ref: request.r#ref.clone(),
+                        live_only: false,
                     };
                     Ok(Some(Box::pin(pipeline.send(dequeue)) as Answer))
                 }

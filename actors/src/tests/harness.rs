@@ -24,6 +24,9 @@ pub struct Harness {
     pub reporter: FakeReporter,
 }
 
+/// Where the engine's web UI is said to be.
+pub const WEB_ROOT: &str = "https://portcullis.test/";
+
 pub const TENANT: &str = "- tenant:\n    name: example\n    source:\n      local:\n        config-projects: [config]\n        untrusted-projects: [demo, other]\n";
 
 pub const CONFIG: &str = r#"
@@ -95,6 +98,7 @@ impl Harness {
             merger: Arc::new(merger.clone()),
             reporter: Arc::new(reporter.clone()),
             log_hub: log_hub.clone(),
+            web_root: WEB_ROOT.into(),
         };
         let tenants = TenantConfig::parse("main.yaml", TENANT).unwrap();
         let scheduler = actix::Actor::start(Scheduler::new(tenants, ports));

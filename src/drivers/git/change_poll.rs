@@ -1,6 +1,8 @@
 //! The poller's half of changes on plain git: review branches, compared with
 //! the change book, become `patchset-created`, `change-abandoned` and (once
 //! the reporter merged one and its branch is gone) `change-merged` events.
+//! A new patchset's event names its git parents: the other open changes of
+//! the project whose patchsets are among the commits its target lacks.
 //!
 //! The book, not the previous poll, is what a project's review branches are
 //! compared with: it is kept across restarts, so a change pushed, amended or
@@ -13,7 +15,7 @@ use portcullis_actors::event::{TriggerEvent, NULL_REV};
 
 use super::change_book::{book_path, ChangeBook, ChangeRecord};
 use super::review;
-use crate::merger::Merger;
+use crate::merger::{Merger, PatchsetCommits};
 
 /// What one review branch (or its absence) means for the book.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +110,14 @@ pub(super) struct ProjectRefs<'a> {
     pub refs: &'a BTreeMap<String, String>,
 }
 
+/// A step written into the book, waiting for its event.
+struct Booked {
+    kind: &'static str,
+    number: u64,
+    target: String,
+    sha: String,
+}
+
 impl ChangePoller {
     /// The change events of a project's review branches, booked before they are answered.
     pub async fn poll(&self, seen: ProjectRefs<'_>) -> Vec<TriggerEvent> {
@@ -130,10 +140,15 @@ impl ChangePoller {
         if steps.is_empty() {
             return Vec::new();
         }
-        let mut events = Vec::new();
+        // Every step is booked before any event is made, so changes pushed in
+        // one poll find each other as git parents.
+        let mut booked = Vec::new();
         for step in steps {
-            let event = self.apply(&mut book, &seen, &branches, step).await;
-            events.extend(event);
+            booked.extend(self.book(&mut book, seen.project, &branches, step).await);
+        }
+        let mut events = Vec::new();
+        for step in booked {
+            events.push(self.event(&book, &seen, step).await);
         }
         if let Err(error) = book.save().await {
             tracing::warn!(connection = %self.connection, %error, "cannot save the change book");
@@ -141,25 +156,34 @@ impl ChangePoller {
         events
     }
 
-    /// Books one step; answers its event, if it has one.
-    async fn apply(
+    /// Writes one step into the book; `None` when it is no change (yet).
+    async fn book(
         &self,
         book: &mut ChangeBook,
-        seen: &ProjectRefs<'_>,
+        project: &str,
         branches: &BTreeSet<String>,
         step: Step,
-    ) -> Option<TriggerEvent> {
-        let project = seen.project;
-        let (kind, number, target, sha) = match step {
+    ) -> Option<Booked> {
+        let booked = match step {
             Step::Open { branch, sha } => {
                 let target = self.target(project, &branch, branches).await?;
                 let number = book.open(project, &branch, &target, &sha);
                 tracing::info!(connection = %self.connection, %project, %branch, change = number, "new change");
-                ("patchset-created", number, target, sha)
+                Booked {
+                    kind: "patchset-created",
+                    number,
+                    target,
+                    sha,
+                }
             }
             Step::Update { record, sha } => {
                 book.set_patchset(record.number, &sha);
-                ("patchset-created", record.number, record.target, sha)
+                Booked {
+                    kind: "patchset-created",
+                    number: record.number,
+                    target: record.target,
+                    sha,
+                }
             }
             Step::Gone(record) => {
                 book.remove(project, &record.branch);
@@ -167,30 +191,53 @@ impl ChangePoller {
                     true => "change-merged",
                     false => "change-abandoned",
                 };
-                (kind, record.number, record.target, record.patchset)
+                Booked {
+                    kind,
+                    number: record.number,
+                    target: record.target,
+                    sha: record.patchset,
+                }
             }
         };
-        // An abandoned change needs no message: only its number matters.
-        let message = match kind {
-            "change-abandoned" => String::new(),
-            _ => self.message(project, &sha).await,
+        Some(booked)
+    }
+
+    /// The event of a booked step, its change's message, Depends-On and git parents read.
+    async fn event(&self, book: &ChangeBook, seen: &ProjectRefs<'_>, step: Booked) -> TriggerEvent {
+        let target_ref = format!("refs/heads/{}", step.target);
+        let target_head = seen.refs.get(&target_ref);
+        // An abandoned change needs no message: only its number matters; a
+        // merged one needs no parents.
+        let read = match step.kind {
+            "change-abandoned" => PatchsetCommits::default(),
+            "change-merged" => self.read(seen.project, &step.sha, None).await,
+            _ => self.read(seen.project, &step.sha, target_head).await,
+        };
+        let parents = match step.kind {
+            // The head itself is the change, not something it builds on.
+            "patchset-created" => {
+                let below = read.commits.get(1..).unwrap_or_default();
+                book.parents(seen.project, step.number, below)
+            }
+            _ => Vec::new(),
         };
         let change = ChangeRef {
-            number,
-            patchset: sha,
+            number: step.number,
+            patchset: step.sha,
             url: None,
-            depends_on: review::depends_on(&message),
-            parents: Vec::new(),
-            message,
+            depends_on: review::depends_on(&read.message),
+            parents,
+            message: read.message,
         };
-        let mut event = TriggerEvent::for_change(&self.connection, kind, project, &target, change);
-        let target_ref = format!("refs/heads/{target}");
-        event.oldrev = seen
-            .refs
-            .get(&target_ref)
-            .cloned()
-            .unwrap_or_else(|| NULL_REV.into());
-        Some(event)
+        let mut event = TriggerEvent::for_change(
+            &self.connection,
+            step.kind,
+            seen.project,
+            &step.target,
+            change,
+        );
+        event.oldrev = target_head.cloned().unwrap_or_else(|| NULL_REV.into());
+        event
     }
 
     /// The branch a new review branch proposes to; `None` (logged) when there is none.
@@ -220,18 +267,24 @@ impl ChangePoller {
         found.map(|f| f.target)
     }
 
-    /// The patchset's commit message; empty (logged) when it cannot be read.
-    async fn message(&self, project: &str, sha: &str) -> String {
-        match self
-            .merger
-            .commit_message(&self.connection, project, sha)
-            .await
-        {
-            Ok(message) => message,
-            Err(error) => {
-                tracing::warn!(connection = %self.connection, %project, %sha, %error, "cannot read the commit message; no Depends-On");
-                String::new()
-            }
+    /// The patchset's message and its commits the target (`base`) lacks;
+    /// only its message when the target cannot be read (it moved away since
+    /// the poll listed it); empty (logged) when the patchset cannot be read.
+    async fn read(&self, project: &str, sha: &str, base: Option<&String>) -> PatchsetCommits {
+        let base = base.map(String::as_str).filter(|b| *b != NULL_REV);
+        let (connection, merger) = (&self.connection, &self.merger);
+        let mut read = merger
+            .patchset_commits(connection, project, sha, base)
+            .await;
+        if let (Err(error), Some(base)) = (&read, base) {
+            tracing::warn!(%connection, %project, %sha, %base, %error, "cannot compare the patchset with its target; no git parents");
+            read = merger
+                .patchset_commits(connection, project, sha, None)
+                .await;
         }
+        read.unwrap_or_else(|error| {
+            tracing::warn!(%connection, %project, %sha, %error, "cannot read the patchset; no Depends-On, no git parents");
+            PatchsetCommits::default()
+        })
     }
 }

@@ -8,6 +8,8 @@ use tokio::time::timeout;
 use super::*;
 use crate::merger::testing::{connections, merger, TestRepo};
 
+mod parents;
+
 const DEADLINE: Duration = Duration::from_secs(20);
 
 struct World {
@@ -433,6 +435,7 @@ fn a_new_push_to_a_merged_change_s_branch_is_a_new_change() {
         target: "master".into(),
         patchset: "aaa".into(),
         merged: true,
+        earlier: Vec::new(),
     };
     let heads = |sha: &str| BTreeMap::from([("review/master/x".to_string(), sha.to_string())]);
 
