@@ -209,7 +209,9 @@ impl ChangeQueue {
                     (false, true) => index == 0,
                     (false, false) => true,
                 };
-                if may_report && !waits && entry.outcome.is_some() {
+                // A change that cannot merge leaves at once, wherever it stands.
+                let leaves = entry.blocked.is_some() || (may_report && !waits);
+                if leaves && entry.outcome.is_some() {
                     entry.reporting = true;
                     actions.push(Action::Report {
                         id: entry.id.clone(),

@@ -51,6 +51,8 @@ async fn a_new_patchset_mid_gate_dequeues_the_change_and_the_changes_built_on_it
     // When B gets a second patchset while every item runs.
     given.propose_on("demo", 2, 2, &[], &[("demo", 1, 1)]);
 
+    // C, built on B's first patchset, leaves at once, before A reports.
+    assert_eq!(given.reporter.until(1).await, vec![(3, Failure, false)]);
     given.executor.release("unit");
 
     let reports = given.reporter.until(3).await;
