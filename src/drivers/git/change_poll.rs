@@ -1,6 +1,9 @@
 //! The poller's half of changes on plain git: review branches, compared with
 //! the change book, become `patchset-created`, `change-abandoned` and (once
 //! the reporter merged one and its branch is gone) `change-merged` events.
+//! The first poll after a start also tells of every open change that did
+//! not move, as `change-known` (no trigger takes it), so that the engine,
+//! which keeps no changes across a restart, still knows what they need.
 //! A new patchset's event names its git parents: the other open changes of
 //! the project whose patchsets are among the commits its target lacks.
 //!
@@ -37,6 +40,9 @@ pub(super) enum Step {
     /// A change whose review branch is gone: abandoned, or merged by the
     /// reporter when the record says so.
     Gone(ChangeRecord),
+    /// An open change as it was before the server started: told once, as
+    /// `change-known`, so the engine knows what later changes may need.
+    Known(ChangeRecord),
 }
 
 /// The steps that bring `book` (a project's changes) in line with its
@@ -61,6 +67,17 @@ pub(super) fn plan(book: &[ChangeRecord], review: &BTreeMap<String, String>) -> 
     let gone = book.iter().filter(|r| !review.contains_key(&r.branch));
     steps.extend(gone.cloned().map(Step::Gone));
     steps
+}
+
+/// The open changes of `book` whose review branches did not move: what a
+/// first poll after a start tells of without a step of its own.
+pub(super) fn known(book: &[ChangeRecord], review: &BTreeMap<String, String>) -> Vec<Step> {
+    let unchanged = |r: &&ChangeRecord| !r.merged && review.get(&r.branch) == Some(&r.patchset);
+    book.iter()
+        .filter(unchanged)
+        .cloned()
+        .map(Step::Known)
+        .collect()
 }
 
 /// The review branches (branch → head) and the other branches among a
@@ -100,6 +117,8 @@ pub(super) struct ChangePoller {
     pub prefix: String,
     /// Reads refs, default branches and commit messages.
     pub merger: Merger,
+    /// The projects polled since the start (whose open changes were told of).
+    pub polled: BTreeSet<String>,
 }
 
 /// One project's refs as the poller read them.
@@ -120,7 +139,7 @@ struct Booked {
 
 impl ChangePoller {
     /// The change events of a project's review branches, booked before they are answered.
-    pub async fn poll(&self, seen: ProjectRefs<'_>) -> Vec<TriggerEvent> {
+    pub async fn poll(&mut self, seen: ProjectRefs<'_>) -> Vec<TriggerEvent> {
         if self.prefix.is_empty() {
             return Vec::new();
         }
@@ -136,7 +155,11 @@ impl ChangePoller {
         // Held until the book is saved, so a merge the reporter is landing is
         // booked before its branch's deletion is judged.
         let mut book = book.lock().await;
-        let steps = plan(&book.of_project(seen.project), &review);
+        let records = book.of_project(seen.project);
+        let mut steps = plan(&records, &review);
+        if self.polled.insert(seen.project.to_string()) {
+            steps.extend(known(&records, &review));
+        }
         if steps.is_empty() {
             return Vec::new();
         }
@@ -185,6 +208,12 @@ impl ChangePoller {
                     sha,
                 }
             }
+            Step::Known(record) => Booked {
+                kind: "change-known",
+                number: record.number,
+                target: record.target,
+                sha: record.patchset,
+            },
             Step::Gone(record) => {
                 book.remove(project, &record.branch);
                 let kind = match record.merged {
@@ -215,7 +244,7 @@ impl ChangePoller {
         };
         let parents = match step.kind {
             // The head itself is the change, not something it builds on.
-            "patchset-created" => {
+            "patchset-created" | "change-known" => {
                 let below = read.commits.get(1..).unwrap_or_default();
                 book.parents(seen.project, step.number, below)
             }
