@@ -471,7 +471,7 @@ async fn the_first_poll_after_a_restart_tells_of_each_open_change_once_with_what
 
     let mut w = w.restart(&["demo"]);
 
-    let mut told = vec![w.next_event().await, w.next_event().await];
+    let mut told = [w.next_event().await, w.next_event().await];
     told.sort_by_key(|e| e.change.as_ref().map(|c| c.number));
     let kinds: Vec<&str> = told.iter().map(|e| e.event_type.as_str()).collect();
     assert_eq!(kinds, ["change-known", "change-known"]);
