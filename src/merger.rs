@@ -14,6 +14,7 @@
 //! | `land` | [`Merger::land`]: merging a change into its upstream target branch |
 //! | [`layout_loader`] | [`RepoLayoutLoader`]: a tenant's layout from its repos |
 //! | `local_repo` | reading a repo on this machine in-process, for fast layout loads |
+//! | `patchset` | a new patchset's message and the commits its target lacks |
 
 mod changed_files;
 mod config_files;
@@ -21,6 +22,7 @@ mod git;
 mod land;
 pub mod layout_loader;
 mod local_repo;
+mod patchset;
 mod scratch;
 mod speculative;
 #[cfg(test)]
@@ -37,6 +39,7 @@ use portcullis_config::server::Connection;
 pub(crate) use git::Git;
 pub use land::{LandError, Landing};
 pub use layout_loader::RepoLayoutLoader;
+pub use patchset::PatchsetCommits;
 
 /// Why a git operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -216,27 +219,6 @@ impl Merger {
         Ok(())
     }
 
-    /// The full message of `commit` (fetched into the cache when it is not there yet).
-    pub async fn commit_message(
-        &self,
-        connection: &str,
-        project: &str,
-        commit: &str,
-    ) -> Result<String, MergerError> {
-        let url = self.repo_url(connection, project)?;
-        check_revision(project, commit)?;
-        let lock = self.lock(connection, project);
-        let _guard = lock.lock().await;
-        let cache = self.ensure_cache(connection, project).await?;
-        ensure_commit(&cache, &url, project, commit).await?;
-        let text = Git::new(Some(&cache))
-            .args(["log", "-1", "--format=%B", commit])
-            .text()
-            .await?;
-        // `log` ends its output with a newline of its own.
-        Ok(text.strip_suffix('\n').unwrap_or(&text).to_string())
-    }
-
     /// The project's Zuul config at the head of `branch`: the commit and its files
     /// (path, text) in load order; `None` when the branch does not exist.
     pub async fn read_config_files(
@@ -263,6 +245,21 @@ impl Merger {
         };
         let files = config_files::read(&cache, &commit).await?;
         Ok(Some((commit, files)))
+    }
+
+    /// The project's Zuul config at `commit` of its cache repo (a speculative
+    /// state's commit): its files (path, text) in load order.
+    pub async fn config_files_at(
+        &self,
+        connection: &str,
+        project: &str,
+        commit: &str,
+    ) -> Result<Vec<(String, String)>, MergerError> {
+        check_revision(project, commit)?;
+        let lock = self.lock(connection, project);
+        let _guard = lock.lock().await;
+        let cache = self.ensure_cache(connection, project).await?;
+        config_files::read(&cache, commit).await
     }
 
     fn lock(&self, connection: &str, project: &str) -> Arc<tokio::sync::Mutex<()>> {

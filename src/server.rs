@@ -104,6 +104,7 @@ pub async fn serve(config_path: &Path) -> anyhow::Result<()> {
         merger: Arc::new(merger.clone()),
         reporter: Arc::new(GitReporter::new(merger.clone())),
         log_hub: log_hub.clone(),
+        web_root: config.web_root.clone(),
     };
     let scheduler = actix::Actor::start(Scheduler::new(tenants.clone(), ports));
     let engine = EngineHandle::new(scheduler, log_hub);

@@ -2,6 +2,9 @@
 //! window) of 200 changes with 5 jobs each, every port faked and every build
 //! finishing at once, so what is measured is the engine itself: queue walks,
 //! resets, merges asked, builds started, records written, reports in order.
+//! Dependencies are on: each change builds on the one before (a git parent,
+//! as in a stack of changes) and every tenth names the one ten before it in
+//! a Depends-On footer, so every enqueue looks up what its change needs.
 //!
 //! Run: `cargo bench -p portcullis-actors --bench gate` (prints its figures).
 
@@ -12,7 +15,7 @@ use std::time::Instant;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use portcullis_actors::change::{
-    ChangeRef, MergeError, MergeRequest, MergeState, Report, ReportError, Reporter,
+    ChangeRef, MergeError, MergeRequest, MergeState, PatchsetRef, Report, ReportError, Reporter,
     SpeculativeMerger,
 };
 use portcullis_actors::port::{LoadError, StoreError, StoreRecord};
@@ -161,6 +164,7 @@ async fn run() -> Option<(f64, f64)> {
         merger: Arc::new(Tip),
         reporter: Arc::new(Counting(counter.clone())),
         log_hub: log_hub.clone(),
+        web_root: "http://bench.invalid/".into(),
     };
     let tenants = TenantConfig::parse("main.yaml", TENANT).expect("the bench tenant parses");
     let engine = EngineHandle::new(actix::Actor::start(Scheduler::new(tenants, ports)), log_hub);
@@ -171,8 +175,18 @@ async fn run() -> Option<(f64, f64)> {
             patchset: format!("{number:040}"),
             url: None,
             message: format!("Change {number}"),
-            depends_on: Vec::new(),
-            parents: Vec::new(),
+            depends_on: (number % 10 == 0 && number > 10)
+                .then(|| format!("demo~{}", number - 10))
+                .into_iter()
+                .collect(),
+            parents: (number > 1)
+                .then(|| PatchsetRef {
+                    project: "demo".into(),
+                    number: number - 1,
+                    patchset: format!("{:040}", number - 1),
+                })
+                .into_iter()
+                .collect(),
         };
         let id = format!("{number},{}", change.patchset);
         engine.submit(TriggerEvent::for_change(

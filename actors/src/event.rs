@@ -137,6 +137,14 @@ impl ItemRef {
         }
     }
 
+    /// Whether this item is of the change `event` is about (any patchset).
+    pub fn is_change_of(&self, event: &TriggerEvent) -> bool {
+        let number = |c: &Option<ChangeRef>| c.as_ref().map(|c| c.number);
+        self.project == event.project
+            && self.change.is_some()
+            && number(&self.change) == number(&event.change)
+    }
+
     /// Whether `reference` (a change URL, or `project~number`) names this item's change.
     pub fn is_named_by(&self, reference: &str) -> bool {
         let Some(change) = &self.change else {

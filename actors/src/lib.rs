@@ -7,6 +7,7 @@
 //! | [`autohold`] | autohold requests, kept per tenant, consulted by every item |
 //! | [`change`] | proposed changes, speculative states, and the merger and reporter ports |
 //! | [`event`] | trigger events and the ref an item is about |
+//! | [`known_changes`] | the changes a tenant was told of, and where each stands |
 //! | [`result`] | build and buildset results with Zuul's names |
 //! | [`port`] | the traits `src/` implements: executor, store, layout loader |
 //! | [`log_hub`] | live log lines of running builds, for websockets |
@@ -17,6 +18,7 @@
 //! | [`build`] | the Build actor: one job run |
 //! | [`tunnel`] | the Tunnel actor: a supervised kubectl port-forward to a pod |
 //! | [`record_queue`] | ordered, non-blocking writes of one item's records to the store |
+//! | [`report_text`] | a report's text in Zuul's layout: message, buildset page, job lines |
 //! | [`status`] | snapshots of the engine in Zuul's status format |
 //! | [`handle`] | [`EngineHandle`], all that the web and drivers use |
 
@@ -26,11 +28,13 @@ pub mod build;
 pub mod change;
 pub mod event;
 pub mod handle;
+pub mod known_changes;
 pub mod log_hub;
 pub mod pipeline;
 pub mod port;
 pub mod queue_item;
 pub mod record_queue;
+pub mod report_text;
 pub mod result;
 pub mod scheduler;
 pub mod status;

@@ -8,12 +8,14 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`change_queue`] | queues, windows and the walk that decides |
+//! | [`dependency`] | the changes a change needs (Depends-On, git parents) |
 //! | [`manager`] | independent, dependent, serial and supercedent rules |
 //! | `report` | delivering reports in order, merge failures |
 //! | `admin` | dequeue, promote, stale patchsets |
 //! | `status` | the pipeline's part of Zuul's status |
 
 pub mod change_queue;
+pub mod dependency;
 pub mod manager;
 
 mod admin;
@@ -29,6 +31,7 @@ use portcullis_config::Layout;
 
 use crate::autohold::Autoholds;
 use crate::event::{ItemRef, TriggerEvent};
+use crate::known_changes::KnownChanges;
 use crate::port::Ports;
 use crate::queue_item::{
     CancelJobs, FinishItem, ItemCompleted, ItemListeners, ItemProgressed, ItemSpec, Progress,
@@ -36,6 +39,7 @@ use crate::queue_item::{
 };
 use crate::result::BuildResult;
 use change_queue::{Action, ChangeQueue, QueueEntry};
+use dependency::Refusal;
 
 pub use admin::{DequeueItems, DequeueStaleChange, PromoteItems};
 pub use status::GetPipelineStatus;
@@ -69,6 +73,8 @@ pub struct Pipeline {
     items: HashMap<String, Addr<QueueItem>>,
     /// Items finishing (reported or dequeued) until they say they completed, with their ref.
     leaving: Vec<(String, ItemRef)>,
+    /// The tenant's known changes: where needed changes are found.
+    changes: KnownChanges,
 }
 
 impl Pipeline {
@@ -79,6 +85,7 @@ impl Pipeline {
         layout: Arc<Layout>,
         ports: Ports,
         autoholds: Autoholds,
+        changes: KnownChanges,
     ) -> Self {
         Pipeline {
             tenant,
@@ -89,6 +96,7 @@ impl Pipeline {
             queues: Vec::new(),
             items: HashMap::new(),
             leaving: Vec::new(),
+            changes,
         }
     }
 
@@ -138,15 +146,18 @@ impl Pipeline {
         for id in reports {
             self.report(&id, ctx);
         }
-        let independent = self.manager() == Manager::Independent;
+        // A queue of one item goes with it, and with it the changes it carried.
         self.queues
-            .retain(|q| !(independent && q.entries.is_empty()));
+            .retain(|q| !q.own || q.entries.iter().any(|e| e.live));
     }
 
     /// Takes the entry out of its queue and tells its item to end with `result`.
     fn finish(&mut self, id: &str, result: BuildResult, message: String) -> Option<QueueEntry> {
         let (q, e) = self.locate(id)?;
         let entry = self.queues[q].entries.remove(e);
+        if !entry.live {
+            return Some(entry);
+        }
         if let Some(item) = self.items.get(id) {
             item.do_send(FinishItem { result, message });
         }
@@ -166,27 +177,18 @@ impl Pipeline {
         };
         if item.change.is_some() {
             self.dequeue_stale(&item, false);
-            if self
-                .entries()
-                .any(|e| e.item.id() == item.id() && e.item.project == item.project)
-            {
+            if self.live_entry(&item).is_some() {
                 tracing::debug!(pipeline = %self.name, change = %item.id(), "already enqueued");
                 return;
             }
         }
-        let tenant = self.tenant.clone();
-        let autoholds = self.autoholds.clone();
-        let Some(spec) = ItemSpec::at_enqueue(tenant, &self.name, layout.clone(), event, autoholds)
-        else {
+        let Some(spec) = self.spec_for(&event) else {
             return;
         };
         let place = manager::place(&layout, pipeline, &item);
-        let needs = match self.needs(&item, &place) {
-            Ok(needs) => needs,
-            Err(reason) => {
-                tracing::warn!(pipeline = %self.name, change = %item.id(), %reason, "not enqueued");
-                return;
-            }
+        let (closure, needed) = match self.needed_ahead(&item, &place) {
+            Ok(needed) => needed,
+            Err(refusal) => return self.refuse(event, refusal, ctx),
         };
         let q = self.queue_for(&place, manager::window(pipeline));
         for id in manager::superseded(pipeline.manager, &self.queues[q]) {
@@ -196,6 +198,92 @@ impl Pipeline {
                 "Superseded by a newer item.".into(),
             );
         }
+        for (event, spec) in needed {
+            self.admit(q, event, spec, ctx);
+        }
+        let cycles = manager::allows_cycles(&layout, &self.name, &item);
+        let mut changes = closure;
+        changes.push(Arc::new(event.clone()));
+        self.admit(q, event, Some(spec), ctx);
+        if cycles {
+            self.join_cycles(q, &changes);
+        }
+        self.process(ctx);
+    }
+
+    /// Marks the entries of queue `q` that hold `changes` (a change and all it
+    /// needs) with the cycle each is in. An entry queued before that now joins
+    /// a cycle starts over, so that its state holds the whole cycle.
+    fn join_cycles(&mut self, q: usize, changes: &[Arc<TriggerEvent>]) {
+        let cycles = dependency::cycles(&self.changes, changes);
+        let entries = &mut self.queues[q].entries;
+        let index_of =
+            |event: &Arc<TriggerEvent>| entries.iter().position(|e| e.item.is_change_of(event));
+        let indexes: Vec<Option<usize>> = changes.iter().map(index_of).collect();
+        for (at, first) in indexes.iter().zip(cycles) {
+            let (Some(at), Some(first)) = (at, first.and_then(|f| indexes[f])) else {
+                continue;
+            };
+            let cycle = Some(entries[first].id.clone());
+            let entry = &mut entries[*at];
+            if entry.cycle != cycle && entry.generation > 0 {
+                entry.base = None;
+                entry.outcome = None;
+                entry.failing.clear();
+            }
+            entry.cycle = cycle;
+        }
+    }
+
+    /// What an item of `event` starts from here; `None` when its project has no jobs.
+    fn spec_for(&self, event: &TriggerEvent) -> Option<ItemSpec> {
+        let (tenant, autoholds) = (self.tenant.clone(), self.autoholds.clone());
+        let layout = self.layout.clone();
+        ItemSpec::at_enqueue(tenant, &self.name, layout, event.clone(), autoholds)
+    }
+
+    /// Puts an entry for `event` at the end of queue `q`, live (with an item
+    /// actor started from `spec`) when there is a spec.
+    fn admit(
+        &mut self,
+        q: usize,
+        event: TriggerEvent,
+        spec: Option<ItemSpec>,
+        ctx: &mut Context<Self>,
+    ) -> String {
+        let item = ItemRef::from_event(&event);
+        let needed = dependency::needed_keys(&self.changes, &item);
+        let is_needed = |e: &&QueueEntry| {
+            let number = e.item.change.as_ref().map(|c| c.number);
+            needed
+                .iter()
+                .any(|(p, n)| number == Some(*n) && e.item.project == *p)
+        };
+        // Only live items are waited for: carried changes never report.
+        let needs = self.queues[q]
+            .entries
+            .iter()
+            .filter(|e| e.live)
+            .filter(is_needed);
+        let needs = needs.map(|e| e.id.clone()).collect();
+        let jobs = spec.as_ref().and_then(|s| s.jobs.as_ref().ok());
+        let hold_following = jobs.is_some_and(|j| j.iter().any(|j| j.hold_following_changes));
+        let live = spec.is_some();
+        let id = match spec {
+            Some(spec) => self.start_item(spec, ctx),
+            None => uuid::Uuid::new_v4().simple().to_string(),
+        };
+        let mode = manager::merge_mode(&self.layout, &item.project);
+        let mut entry = QueueEntry::new(id.clone(), item, mode);
+        entry.hold_following = hold_following;
+        entry.needs = needs;
+        entry.live = live;
+        self.queues[q].entries.push(entry);
+        id
+    }
+
+    /// Starts the item actor of `spec`; returns its id.
+    fn start_item(&mut self, spec: ItemSpec, ctx: &mut Context<Self>) -> String {
         let listeners = ItemListeners {
             progress: ctx.address().recipient(),
             completed: ctx.address().recipient(),
@@ -203,13 +291,43 @@ impl Pipeline {
         let queue_item = QueueItem::new(spec, self.ports.clone(), listeners);
         let id = queue_item.id().to_string();
         self.items.insert(id.clone(), queue_item.start());
-        let mode = manager::merge_mode(&layout, &item.project);
-        let mut entry = QueueEntry::new(id, item, mode);
-        entry.needs = needs;
-        self.queues[q].entries.push(entry);
-        self.process(ctx);
+        id
     }
 
+    /// Enqueues `event` alone, blocked: it reports `refusal` as its failure and leaves.
+    fn refuse(&mut self, event: TriggerEvent, refusal: Refusal, ctx: &mut Context<Self>) {
+        let item = ItemRef::from_event(&event);
+        let reason = match refusal {
+            Refusal::Blocked(reason) => reason,
+            Refusal::Cycle(changes) => format!(
+                "it is part of a dependency cycle ({}) and its queue does not allow circular dependencies",
+                changes.join(", ")
+            ),
+        };
+        tracing::info!(pipeline = %self.name, change = %item.id(), %reason, "not enqueued");
+        let mut queue = ChangeQueue::new(item.project.clone(), None, Default::default());
+        queue.own = true;
+        self.queues.push(queue);
+        let q = self.queues.len() - 1;
+        let spec = ItemSpec {
+            tenant: self.tenant.clone(),
+            pipeline: self.name.clone(),
+            event: event.clone(),
+            layout: self.layout.clone(),
+            jobs: Ok(Vec::new()),
+            fail_fast: false,
+            autoholds: self.autoholds.clone(),
+        };
+        let id = self.admit(q, event, Some(spec), ctx);
+        if let Some(entry) = self.queues[q].entry_mut(&id) {
+            entry.needs.clear();
+            entry.blocked = Some(format!(
+                "This change cannot enter the {} pipeline: {reason}.",
+                self.name
+            ));
+        }
+        self.process(ctx);
+    }
     /// The index of the queue for `place`, made when missing.
     fn queue_for(
         &mut self,
@@ -221,37 +339,100 @@ impl Pipeline {
             .iter()
             .position(|q| !place.own && q.name == place.name && q.branch == place.branch);
         existing.unwrap_or_else(|| {
-            let queue = ChangeQueue::new(place.name.clone(), place.branch.clone(), window);
+            let mut queue = ChangeQueue::new(place.name.clone(), place.branch.clone(), window);
+            queue.own = place.own;
             self.queues.push(queue);
             self.queues.len() - 1
         })
     }
 
-    /// The enqueued items a gated change depends on (its Depends-On): they must
-    /// be in the same queue, ahead of it. Changes not enqueued are taken as merged.
-    fn needs(&self, item: &ItemRef, place: &manager::QueuePlace) -> Result<Vec<String>, String> {
-        let Some(change) = &item.change else {
-            return Ok(Vec::new());
+    /// The live entry of `item`'s change at its patchset, as (queue, entry) indexes.
+    fn live_entry(&self, item: &ItemRef) -> Option<(usize, usize)> {
+        let change = item.change.as_ref()?;
+        self.live_entry_of(&item.project, change.number, &change.patchset)
+    }
+
+    /// The live entry of change `number` of `project` at `patchset`, as (queue, entry) indexes.
+    fn live_entry_of(&self, project: &str, number: u64, patchset: &str) -> Option<(usize, usize)> {
+        let same = |e: &QueueEntry| {
+            let change = e.item.change.as_ref();
+            e.live
+                && change.is_some_and(|c| c.number == number && c.patchset == patchset)
+                && e.item.project == project
         };
-        if self.manager() != Manager::Dependent {
-            return Ok(Vec::new());
+        self.queues.iter().enumerate().find_map(|(q, queue)| {
+            let found = queue.entries.iter().position(same);
+            found.map(|e| (q, e))
+        })
+    }
+
+    /// The needed changes to put ahead of `item` in its queue, dependencies
+    /// first, each with its jobs (live, in a dependent pipeline) or without
+    /// (carried along, in an independent one); or why it cannot enter.
+    /// Also answers every change `item` needs (queued already or not).
+    #[allow(clippy::type_complexity)]
+    fn needed_ahead(
+        &self,
+        item: &ItemRef,
+        place: &manager::QueuePlace,
+    ) -> Result<
+        (
+            Vec<Arc<TriggerEvent>>,
+            Vec<(TriggerEvent, Option<ItemSpec>)>,
+        ),
+        Refusal,
+    > {
+        let carried = match self.manager() {
+            Manager::Dependent => false,
+            Manager::Independent => true,
+            Manager::Serial | Manager::Supercedent => return Ok((Vec::new(), Vec::new())),
+        };
+        let cycles = manager::allows_cycles(&self.layout, &self.name, item);
+        let closure = dependency::closure(&self.changes, item, cycles)?;
+        if carried {
+            let ahead = closure
+                .iter()
+                .map(|event| ((**event).clone(), None))
+                .collect();
+            return Ok((closure, ahead));
         }
-        let mut needs = Vec::new();
-        for reference in &change.depends_on {
-            for queue in &self.queues {
-                let Some(needed) = queue.entries.iter().find(|e| e.item.is_named_by(reference))
-                else {
+        let mut ahead = Vec::new();
+        for event in closure.iter() {
+            if let Some(change) = &event.change {
+                let queued = self.live_entry_of(&event.project, change.number, &change.patchset);
+                if let Some((q, _)) = queued {
+                    if self.queues[q].name != place.name || self.queues[q].branch != place.branch {
+                        let reason = format!(
+                            "it needs {}~{}, which is in another queue",
+                            event.project, change.number
+                        );
+                        return Err(Refusal::Blocked(reason));
+                    }
                     continue;
-                };
-                if queue.name != place.name || queue.branch != place.branch {
-                    return Err(format!(
-                        "it depends on {reference}, which is in another queue"
-                    ));
                 }
-                needs.push(needed.id.clone());
             }
+            let needed = ItemRef::from_event(event);
+            let needed_name = dependency::name(&needed);
+            let pipeline = self.layout.pipeline(&self.name);
+            let their_place = pipeline.map(|p| manager::place(&self.layout, p, &needed));
+            let shares = |name: &str, branch: &Option<String>| {
+                their_place
+                    .as_ref()
+                    .is_some_and(|p| p.name == name && p.branch == *branch)
+                    && place.name == name
+                    && place.branch == *branch
+            };
+            if !shares(&place.name, &place.branch) {
+                let reason = format!("it needs {needed_name}, which does not share its queue");
+                return Err(Refusal::Blocked(reason));
+            }
+            let Some(spec) = self.spec_for(event) else {
+                let reason = format!("it needs {needed_name}, which has no jobs in this pipeline");
+                return Err(Refusal::Blocked(reason));
+            };
+            ahead.push(((**event).clone(), Some(spec)));
         }
-        Ok(needs)
+        Ok((closure, ahead))
     }
 }
 
@@ -285,6 +466,7 @@ impl Handler<ItemProgressed> for Pipeline {
             return;
         }
         match news.progress {
+            Progress::FollowingReleased => entry.released = news.generation,
             Progress::JobFailed { job } => {
                 tracing::info!(item = %news.id, %job, "a voting job failed");
                 entry.failing.push("at least one job failed".into());
@@ -300,7 +482,7 @@ impl Handler<ItemProgressed> for Pipeline {
                 entry.outcome = Some((result, text));
             }
             Progress::ConfigError { message } => {
-                entry.failing.push("it has an invalid configuration".into());
+                entry.failing.push("it has a config error".into());
                 entry.outcome = Some((BuildResult::ConfigError, message));
             }
             Progress::NoJobs => entry.outcome = Some((BuildResult::NoJobs, messages.no_jobs)),

@@ -194,6 +194,20 @@ pub enum LoadError {
 pub trait LayoutLoader: Send + Sync + 'static {
     /// Reads the config files of every project of the tenant and assembles the layout.
     fn load(&self, tenant: TenantDef) -> BoxFuture<'static, Result<Layout, LoadError>>;
+
+    /// The layout of `tenant` (as last loaded) with its untrusted projects'
+    /// config files as they are in `state`: `None` when the state changes no
+    /// config file, an error when its changes bring config errors (those of a
+    /// config project's changes too, though those take effect only once merged).
+    /// Without an override, states never change the layout.
+    fn speculative(
+        &self,
+        tenant: &str,
+        state: &MergeState,
+    ) -> BoxFuture<'static, Result<Option<Arc<Layout>>, LoadError>> {
+        let _ = (tenant, state);
+        Box::pin(async { Ok(None) })
+    }
 }
 
 /// The engine's ports, handed down from the scheduler to every actor.
@@ -211,4 +225,6 @@ pub struct Ports {
     pub reporter: Arc<dyn crate::change::Reporter>,
     /// Live logs.
     pub log_hub: LogHub,
+    /// Where the web UI is served, ending in `/`: reports link each buildset's page under it.
+    pub web_root: String,
 }

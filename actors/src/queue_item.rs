@@ -64,15 +64,17 @@ pub enum Progress {
         /// The job.
         job: String,
     },
+    /// Every job that holds following changes (`hold-following-changes`) succeeded.
+    FollowingReleased,
+    /// The item's config (its changes' config files, or its job graph) has errors; no jobs run.
+    ConfigError {
+        /// The errors, as reported.
+        message: String,
+    },
     /// Every job has a result.
     JobsCompleted {
         /// The buildset's result.
         result: BuildResult,
-    },
-    /// The job graph could not be frozen (CONFIG_ERROR); no jobs run.
-    ConfigError {
-        /// What is wrong, naming the job.
-        message: String,
     },
     /// The jobs' file matchers left none to run (NO_JOBS).
     NoJobs,

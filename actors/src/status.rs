@@ -147,3 +147,36 @@ pub struct TenantSummary {
     /// Items in its queues.
     pub queue: usize,
 }
+
+impl RefStatus {
+    /// The status of the ref or change `item` tests.
+    pub fn of(item: &crate::event::ItemRef) -> RefStatus {
+        RefStatus {
+            id: item.id(),
+            project: item.project.clone(),
+            project_canonical: item.project.clone(),
+            ref_name: item.ref_name.clone(),
+            url: item.change.as_ref().and_then(|c| c.url.clone()),
+            owner: None,
+        }
+    }
+}
+
+impl ItemStatus {
+    /// A needed change carried along (not live): no jobs, nothing to report.
+    pub fn non_live(id: &str, item: &crate::event::ItemRef) -> ItemStatus {
+        ItemStatus {
+            id: id.to_string(),
+            refs: vec![RefStatus::of(item)],
+            active: false,
+            live: false,
+            item_ahead: None,
+            items_behind: Vec::new(),
+            failing_reasons: Vec::new(),
+            zuul_ref: String::new(),
+            enqueue_time: 0,
+            remaining_time: None,
+            jobs: Vec::new(),
+        }
+    }
+}

@@ -5,10 +5,12 @@
 //! the next one, in order. An event about a change moves no branch, so it is
 //! routed on the layout in use. Pipelines get events in order of precedence
 //! (high first); every event about a change first dequeues that change's
-//! stale patchsets everywhere. Admin commands are in `tenant/admin.rs`.
+//! stale patchsets everywhere. Admin commands are in `tenant/admin.rs`; a
+//! pipeline's `supercedes` in `tenant/supercede.rs`.
 
 mod admin;
 mod layout;
+mod supercede;
 
 pub use layout::{GetLayout, TenantLayout};
 
@@ -21,9 +23,8 @@ use portcullis_config::{Layout, TenantDef};
 
 use crate::autohold::Autoholds;
 use crate::event::{ItemRef, TriggerEvent};
-use crate::pipeline::{
-    CountItems, DequeueStaleChange, EnqueueEvent, GetPipelineStatus, Pipeline, UpdateLayout,
-};
+use crate::known_changes::KnownChanges;
+use crate::pipeline::{CountItems, DequeueStaleChange, GetPipelineStatus, Pipeline, UpdateLayout};
 use crate::port::Ports;
 use crate::status::{TenantStatus, TenantSummary};
 
@@ -47,9 +48,9 @@ pub struct Tenant {
     def: TenantDef,
     ports: Ports,
     autoholds: Autoholds,
-    /// Every change trigger events told of, latest patchset, by (project, number):
-    /// what an admin's enqueue of a change is made from.
-    changes: std::collections::HashMap<(String, u64), TriggerEvent>,
+    /// Every change trigger events told of: what an admin's enqueue of a change
+    /// is made from, and where pipelines find the changes an item needs.
+    changes: KnownChanges,
     layout: Option<Arc<Layout>>,
     /// Config-project errors of the last load, when it was refused.
     refused: Vec<portcullis_config::ConfigError>,
@@ -73,7 +74,7 @@ impl Tenant {
             def,
             ports,
             autoholds,
-            changes: std::collections::HashMap::new(),
+            changes: KnownChanges::default(),
             layout: None,
             refused: Vec::new(),
             last_reconfigured: None,
@@ -136,6 +137,7 @@ impl Tenant {
                     layout.clone(),
                     self.ports.clone(),
                     self.autoholds.clone(),
+                    self.changes.clone(),
                 )
                 .start(),
             };
@@ -169,7 +171,7 @@ impl Tenant {
         triggered.sort_by_key(|p| std::cmp::Reverse(p.precedence));
         for pipeline in triggered {
             if let Some((_, addr)) = self.pipelines.iter().find(|(n, _)| *n == pipeline.name) {
-                addr.do_send(EnqueueEvent(event.clone()));
+                self.enqueue_in(&pipeline.name, addr, event.clone());
             }
         }
     }
@@ -194,10 +196,7 @@ impl Handler<RouteEvent> for Tenant {
         {
             return;
         }
-        if let Some(change) = &event.change {
-            let key = (event.project.clone(), change.number);
-            self.changes.insert(key, event.clone());
-        }
+        self.changes.observe(&event);
         // Only a branch that moved can change the layout; an event about a
         // change is routed on the layout in use, unless a load is under way
         // (then it waits its turn, so events stay in order).

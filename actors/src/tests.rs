@@ -2,13 +2,19 @@
 //! ports, grouped by area.
 
 mod admin;
+mod cycles;
+mod dependencies;
 mod fail_fast;
 mod fake_merger;
 mod fakes;
 mod file_matchers;
 mod gating;
 mod harness;
+mod holding;
 mod jobs;
 mod managers;
+mod reports;
 mod scenarios;
+mod speculative_config;
+mod supercedes;
 mod window;

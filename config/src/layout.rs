@@ -8,6 +8,9 @@
 mod check;
 mod lookup;
 mod refs;
+mod speculative;
+
+pub use speculative::Speculation;
 
 pub use lookup::ProjectPipelineConfig;
 

@@ -5,6 +5,7 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`ansible`] | one shared ansible-core venv for every test process |
+//! | [`postgres`] | a fresh PostgreSQL database per test |
 //! | [`repo`] | git repos the tests commit to, as a developer would push |
 //! | [`server`] | [`TestServer`]: a `portcullis serve` process over a scenario's repos |
 //! | [`tunnel_harness`] | tunnels on the simulated cluster with the real kubectl |
@@ -15,6 +16,7 @@
 
 pub mod ansible;
 pub mod browser;
+pub mod postgres;
 pub mod repo;
 pub mod review;
 pub mod server;

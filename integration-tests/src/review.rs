@@ -80,6 +80,46 @@ impl Developer {
         )
     }
 
+    /// Proposes `files` as `review/master/{topic}` on top of `parent`'s patchset,
+    /// which becomes the new change's git parent.
+    pub fn propose_on(
+        &self,
+        parent: &Proposal,
+        topic: &str,
+        message: &str,
+        files: &[(&str, &str)],
+    ) -> Proposal {
+        let branch = format!("review/master/{topic}");
+        self.push_on(&parent.sha, &branch, message, files)
+    }
+
+    /// Commits `files` on `base` (a commit or `origin/master`) without pushing; answers the commit.
+    pub fn commit_on(&self, base: &str, message: &str, files: &[(&str, &str)]) -> String {
+        self.clone.git(&["fetch", "-q", "origin"]);
+        self.clone.git(&["checkout", "-q", "--detach", base]);
+        self.clone.commit(message, files)
+    }
+
+    /// Pushes each (topic, commit) to `review/master/{topic}` in one push, so
+    /// the server sees them all in one poll.
+    pub fn push_together(&self, changes: &[(&str, &str)]) -> Vec<Proposal> {
+        let proposals: Vec<Proposal> = changes
+            .iter()
+            .map(|(topic, sha)| Proposal {
+                branch: format!("review/master/{topic}"),
+                sha: sha.to_string(),
+            })
+            .collect();
+        let mut args = vec!["push".to_string(), "-q".into(), "origin".into()];
+        let refspecs = proposals
+            .iter()
+            .map(|p| format!("+{}:refs/heads/{}", p.sha, p.branch));
+        args.extend(refspecs);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.clone.git(&args);
+        proposals
+    }
+
     /// Pushes a new patchset of `proposal`: its parent plus `files`, force-pushed.
     pub fn amend(&self, proposal: &Proposal, message: &str, files: &[(&str, &str)]) -> Proposal {
         let parent = format!("{}^", proposal.sha);
@@ -274,11 +314,16 @@ impl TestServer {
     /// Waits until the ids of `pipeline`'s items are `ids`.
     pub async fn until_queue(&self, pipeline: &str, ids: &[String]) {
         let what = format!("{pipeline} to hold {ids:?}");
-        wait::until(&what, STEP, || async {
-            let (_, status) = self
-                .try_get(&format!("/api/tenant/{TENANT}/status"))
-                .await?;
-            (item_ids(&status, pipeline) == ids).then_some(())
+        wait::until_seen(&what, STEP, || async {
+            let path = format!("/api/tenant/{TENANT}/status");
+            let Some((_, status)) = self.try_get(&path).await else {
+                return Err("no status".to_string());
+            };
+            let held = item_ids(&status, pipeline);
+            match held == ids {
+                true => Ok(()),
+                false => Err(format!("{held:?}")),
+            }
         })
         .await
     }

@@ -24,3 +24,24 @@ where
         tokio::time::sleep(RECHECK).await;
     }
 }
+
+/// As [`until`], for a probe that tells what it saw while the condition does
+/// not hold yet: a timeout names the last of it.
+pub async fn until_seen<T, F, Fut>(what: &str, deadline: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
+    let end = Instant::now() + deadline;
+    loop {
+        let seen = match probe().await {
+            Ok(value) => return value,
+            Err(seen) => seen,
+        };
+        assert!(
+            Instant::now() < end,
+            "timed out after {deadline:?} waiting for {what}; last saw {seen}"
+        );
+        tokio::time::sleep(RECHECK).await;
+    }
+}

@@ -11,9 +11,13 @@
 
 mod admin_api;
 mod commands;
+mod config_change;
 mod conflicts;
+mod cycles;
 mod depends_on;
+mod git_parents;
 mod managers;
+mod reports;
 mod speculative;
 mod window;
 
@@ -58,6 +62,11 @@ impl Gate {
             config_yaml: gate_config(window),
             ..scenario
         };
+        Gate::start_with(scenario).await
+    }
+
+    /// Starts `scenario` as it is (its config project's zuul.yaml included).
+    pub async fn start_with(scenario: Scenario) -> Gate {
         let server = TestServer::start(scenario).await;
         let jobs = JobGate::default();
         let base = jobs.install(&server.demo, &project_stanza(&["gate"], Some("integrated")));

@@ -1,7 +1,6 @@
 //! Build history: kept across restarts (SQLite) and stored in PostgreSQL by URL.
 
-use std::process::Command;
-
+use portcullis_integration_tests::postgres::Database;
 use portcullis_integration_tests::server::TENANT;
 use portcullis_integration_tests::{Scenario, TestServer};
 
@@ -32,58 +31,6 @@ async fn build_history_survives_a_restart() {
     assert_eq!(code, 200);
     assert_eq!(again["result"], "SUCCESS");
     assert_eq!(again["ref"]["newrev"], newrev.as_str());
-}
-
-/// A fresh PostgreSQL database for one test; dropped with the guard.
-struct Database {
-    base: String,
-    admin: String,
-    name: String,
-}
-
-impl Database {
-    fn create() -> Database {
-        let base = std::env::var("PORTCULLIS_TEST_POSTGRES")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-        let name = format!("portcullis_it_{}", std::process::id());
-        let db = Database {
-            admin: format!("{base}/postgres"),
-            base,
-            name,
-        };
-        db.psql(&format!("DROP DATABASE IF EXISTS {}", db.name));
-        db.psql(&format!("CREATE DATABASE {}", db.name));
-        db
-    }
-
-    fn url(&self) -> String {
-        format!("{}/{}", self.base, self.name)
-    }
-
-    fn psql(&self, sql: &str) {
-        let out = Command::new("psql")
-            .arg(&self.admin)
-            .args(["-qc", sql])
-            .output()
-            .expect("psql");
-        assert!(
-            out.status.success(),
-            "psql {sql}: {} (is PostgreSQL running? .ci/test starts one)",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        let _ = Command::new("psql")
-            .arg(&self.admin)
-            .args([
-                "-qc",
-                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-            ])
-            .output();
-    }
 }
 
 #[tokio::test]

@@ -55,6 +55,7 @@ pub fn spawn_git_poller(
             connection: connection_name.clone(),
             prefix: connection.review_prefix.clone(),
             merger: merger.clone(),
+            polled: Default::default(),
         },
         connection: connection_name,
         merger,

@@ -5,7 +5,10 @@ use std::sync::{Arc, Mutex};
 
 use futures_util::future::BoxFuture;
 use futures_util::{stream, StreamExt, TryStreamExt};
+use portcullis_actors::change::MergeState;
 use portcullis_actors::port::{LayoutLoader, LoadError};
+use portcullis_config::encryption::ProjectKeys;
+use portcullis_config::layout::Speculation;
 use portcullis_config::tenant::TenantProject;
 use portcullis_config::{ConfigFile, Layout, TenantDef};
 
@@ -21,6 +24,14 @@ const GIT_READS: usize = 16;
 /// re-reads only the projects whose branch head moved.
 type FileCache = HashMap<(String, String), (String, String, Vec<(String, Arc<str>)>)>;
 
+/// What a tenant's last layout was built from: the base of its speculative layouts.
+struct Base {
+    def: TenantDef,
+    drivers: BTreeMap<String, String>,
+    files: Vec<ConfigFile>,
+    errors: Vec<portcullis_config::ConfigError>,
+}
+
 /// Loads layouts by reading each project's config on its default branch.
 #[derive(Clone)]
 pub struct RepoLayoutLoader {
@@ -29,6 +40,8 @@ pub struct RepoLayoutLoader {
     keys: Option<KeyStore>,
     /// Files read in-process from local repos, shared by the loader's clones.
     files: Arc<Mutex<FileCache>>,
+    /// Each tenant's last loaded layout's base, by tenant name.
+    bases: Arc<Mutex<HashMap<String, Arc<Base>>>>,
 }
 
 impl RepoLayoutLoader {
@@ -38,6 +51,7 @@ impl RepoLayoutLoader {
             merger,
             keys: None,
             files: Arc::default(),
+            bases: Arc::default(),
         }
     }
 
@@ -74,7 +88,7 @@ impl RepoLayoutLoader {
             None => Layout::build(tenant, &drivers, &files),
             // Reading (or making) a key takes up to seconds: off the async threads.
             Some(keys) => {
-                let tenant = tenant.clone();
+                let (tenant, drivers, files) = (tenant.clone(), drivers.clone(), files.clone());
                 let build = move || Layout::build_with_keys(&tenant, &drivers, &files, Some(&keys));
                 tokio::task::spawn_blocking(build)
                     .await
@@ -98,6 +112,14 @@ impl RepoLayoutLoader {
         if !fatal.is_empty() {
             return Err(LoadError::Config(fatal));
         }
+        let base = Base {
+            def: tenant.clone(),
+            drivers,
+            files,
+            errors: layout.errors.clone(),
+        };
+        let mut bases = self.bases.lock().unwrap_or_else(|p| p.into_inner());
+        bases.insert(tenant.name.clone(), Arc::new(base));
         Ok(layout)
     }
 
@@ -236,10 +258,81 @@ fn config_files(
     files.into_iter().map(file).collect()
 }
 
+impl RepoLayoutLoader {
+    /// The layout of `tenant` with its projects' config as in `state`; see
+    /// [`LayoutLoader::speculative`].
+    pub async fn speculative_layout(
+        &self,
+        tenant: &str,
+        state: &MergeState,
+    ) -> Result<Option<Arc<Layout>>, LoadError> {
+        let Some(base) = self.base(tenant) else {
+            return Ok(None);
+        };
+        let mut proposed = Vec::new();
+        for project in base.def.projects() {
+            let key = (project.connection.clone(), project.name.clone());
+            let Some(commit) = state.commits.get(&key) else {
+                continue;
+            };
+            let (connection, name) = (project.connection.as_str(), project.name.as_str());
+            let repo_error = |e: MergerError| LoadError::Repo(format!("project {name}: {e}"));
+            let read = self.merger.config_files_at(connection, name, commit).await;
+            let files = shared_texts(read.map_err(repo_error)?);
+            let branch = match base.files.iter().find(|f| f.project == name) {
+                Some(file) => file.branch.clone(),
+                None => self.default_branch(connection, name).await,
+            };
+            proposed.push((
+                name.to_string(),
+                config_files(&project, &branch, commit, files),
+            ));
+        }
+        let keys = self.keys.clone();
+        let build = move || {
+            let speculation = Speculation {
+                tenant: &base.def,
+                drivers: &base.drivers,
+                base: &base.files,
+                base_errors: &base.errors,
+                keys: keys.as_ref().map(|k| k as &dyn ProjectKeys),
+            };
+            speculation.layout(&proposed)
+        };
+        let built = tokio::task::spawn_blocking(build)
+            .await
+            .map_err(|e| LoadError::Repo(format!("speculative layout build failed: {e}")))?;
+        built
+            .map(|layout| layout.map(Arc::new))
+            .map_err(LoadError::Config)
+    }
+
+    /// What the tenant's last layout was built from.
+    fn base(&self, tenant: &str) -> Option<Arc<Base>> {
+        let bases = self.bases.lock().unwrap_or_else(|p| p.into_inner());
+        bases.get(tenant).cloned()
+    }
+
+    /// The branch a project's config is read from when it has none yet.
+    async fn default_branch(&self, connection: &str, project: &str) -> String {
+        let head = self.merger.default_branch(connection, project).await;
+        candidates(head.ok().flatten()).remove(0)
+    }
+}
+
 impl LayoutLoader for RepoLayoutLoader {
     fn load(&self, tenant: TenantDef) -> BoxFuture<'static, Result<Layout, LoadError>> {
         let loader = self.clone();
         Box::pin(async move { loader.load_layout(&tenant).await })
+    }
+
+    fn speculative(
+        &self,
+        tenant: &str,
+        state: &MergeState,
+    ) -> BoxFuture<'static, Result<Option<Arc<Layout>>, LoadError>> {
+        let (loader, tenant, state) = (self.clone(), tenant.to_string(), state.clone());
+        Box::pin(async move { loader.speculative_layout(&tenant, &state).await })
     }
 }
 

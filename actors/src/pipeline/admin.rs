@@ -3,13 +3,15 @@
 
 use actix::prelude::*;
 
+use super::report::NEEDED_CHANGE_FAILED;
 use super::Pipeline;
 use crate::admin::{parse_change, AdminError};
 use crate::event::ItemRef;
 use crate::result::BuildResult;
 
 /// Dequeues the items of a change (any patchset when none is given) or a ref
-/// of a project. Sent by the Tenant for an admin's dequeue.
+/// of a project. Sent by the Tenant for an admin's dequeue, and for a
+/// pipeline that supercedes this one.
 #[derive(Debug, Message)]
 #[rtype(result = "Result<(), AdminError>")]
 pub struct DequeueItems {
@@ -19,6 +21,9 @@ pub struct DequeueItems {
     pub change: Option<String>,
     /// Ref name.
     pub r#ref: Option<String>,
+    /// Only the items reported on, leaving copies carried ahead of the
+    /// changes that need them (a superseded pipeline keeps testing those).
+    pub live_only: bool,
 }
 
 /// Moves the named changes (`N,P`) to the head of their queues in order.
@@ -66,8 +71,20 @@ impl Pipeline {
         stale.len()
     }
 
-    /// Takes an item out without a result; what needed it fails.
+    /// Takes an item out without a result; what needed it fails (and, for a
+    /// carried change, the change that carried it).
     fn dequeue(&mut self, id: &str) {
+        if let Some((q, e)) = self.locate(id) {
+            let queue = &mut self.queues[q];
+            if !queue.entries[e].live {
+                let live = queue.entries.iter_mut().filter(|e| e.live);
+                for entry in live {
+                    entry
+                        .blocked
+                        .get_or_insert_with(|| NEEDED_CHANGE_FAILED.into());
+                }
+            }
+        }
         let message = self
             .layout
             .pipeline(&self.name)
@@ -99,6 +116,7 @@ impl Handler<DequeueItems> for Pipeline {
         let matching: Vec<String> = self
             .entries()
             .filter(|e| e.item.project == request.project)
+            .filter(|e| e.live || !request.live_only)
             .filter(|e| match (&change, &request.r#ref) {
                 (Some((number, patchset)), _) => is_change(&e.item, *number, *patchset),
                 (None, Some(r)) => e.item.ref_name == *r && e.item.change.is_none(),

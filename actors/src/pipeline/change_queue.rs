@@ -28,10 +28,21 @@ pub struct QueueEntry {
     pub outcome: Option<(BuildResult, String)>,
     /// True while its reports are being delivered.
     pub reporting: bool,
-    /// Ids of enqueued items its change depends on (Depends-On).
+    /// Ids of enqueued items whose changes it needs (Depends-On, git parents).
     pub needs: Vec<String>,
-    /// True once a change it depends on left without merging.
-    pub needs_failed: bool,
+    /// Why it cannot merge (a needed change left without merging, or it was
+    /// refused): it reports this as a failure without running jobs.
+    pub blocked: Option<String>,
+    /// Whether a job of it holds the items behind it (`hold-following-changes`).
+    pub hold_following: bool,
+    /// The generation in which its holding jobs all succeeded (0: none yet).
+    pub released: u32,
+    /// The id of the first item of its dependency cycle, when it is in one:
+    /// the items of a cycle are tested together and report together.
+    pub cycle: Option<String>,
+    /// False for a needed change carried along in an independent pipeline: it is
+    /// part of the items' states behind it, but runs no jobs and reports nothing.
+    pub live: bool,
 }
 
 impl QueueEntry {
@@ -47,7 +58,11 @@ impl QueueEntry {
             outcome: None,
             reporting: false,
             needs: Vec::new(),
-            needs_failed: false,
+            blocked: None,
+            hold_following: false,
+            released: 0,
+            cycle: None,
+            live: true,
         }
     }
 }
@@ -102,6 +117,9 @@ pub struct ChangeQueue {
     pub window: u32,
     /// How the window changes.
     pub settings: Window,
+    /// True for a queue of one live item (independent pipelines, refusals): it
+    /// goes once that item left.
+    pub own: bool,
 }
 
 impl ChangeQueue {
@@ -113,7 +131,14 @@ impl ChangeQueue {
             entries: Vec::new(),
             window: settings.initial,
             settings,
+            own: false,
         }
+    }
+
+    /// Whether the entry holds the items behind it: a job of it holds
+    /// following changes and has not yet succeeded in its current buildset.
+    fn holds(entry: &QueueEntry) -> bool {
+        entry.hold_following && entry.released != entry.generation
     }
 
     /// The entry with this id.
@@ -151,22 +176,32 @@ impl ChangeQueue {
     /// entered the window, reset items whose items ahead changed, cancel items
     /// whose needed change failed, report items that may.
     pub fn process(&mut self, rules: Rules) -> Vec<Action> {
+        let waiting_cycles = self.settle_cycles();
         let mut actions = Vec::new();
-        // The non-failing items ahead: what a speculative item is built on.
+        // What an item is built on: the non-failing items ahead (speculative),
+        // and the needed changes carried along (non-live) in any case.
         let mut ahead: Vec<usize> = Vec::new();
         let mut ahead_ids: Vec<String> = Vec::new();
-        let none = Vec::new();
+        // Set once an item ahead holds the items behind it: they start nothing.
+        let mut held = false;
         for index in 0..self.entries.len() {
-            let active = self.window == 0 || index < self.window as usize;
-            let expected = if rules.speculative { &ahead_ids } else { &none };
+            let active = !held && (self.window == 0 || index < self.window as usize);
+            let entry = &self.entries[index];
+            // A change never reports while a change it needs is still queued
+            // (needs leave the list as the needed items merge or fail), nor
+            // before every change of its cycle has a result.
+            let in_waiting_cycle = entry
+                .cycle
+                .as_ref()
+                .is_some_and(|c| waiting_cycles.contains(c));
+            let waits = !entry.needs.is_empty() || in_waiting_cycle;
             let entry = &mut self.entries[index];
-            if !entry.reporting {
+            if entry.live && !entry.reporting {
                 let before = actions.len();
-                step(entry, active, expected, &mut actions);
+                step(entry, active, &ahead_ids, &mut actions);
                 // Only a start needs its state described; most walks start nothing.
                 if let Some(Action::Start { merge, .. }) = actions.get_mut(before) {
-                    let chain = if rules.speculative { &ahead[..] } else { &[] };
-                    *merge = self.merge_request(chain, index);
+                    *merge = self.merge_request(&ahead, index);
                 }
                 let entry = &mut self.entries[index];
                 let may_report = match (rules.speculative, rules.ordered) {
@@ -174,30 +209,70 @@ impl ChangeQueue {
                     (false, true) => index == 0,
                     (false, false) => true,
                 };
-                if may_report && entry.outcome.is_some() {
+                // A change that cannot merge leaves at once, wherever it stands.
+                let leaves = entry.blocked.is_some() || (may_report && !waits);
+                if leaves && entry.outcome.is_some() {
                     entry.reporting = true;
                     actions.push(Action::Report {
                         id: entry.id.clone(),
                     });
                 }
             }
-            if self.entries[index].failing.is_empty() {
+            let entry = &self.entries[index];
+            if !entry.live || (rules.speculative && entry.failing.is_empty()) {
+                held |= rules.speculative && Self::holds(entry);
                 ahead.push(index);
-                if rules.speculative {
-                    ahead_ids.push(self.entries[index].id.clone());
-                }
+                ahead_ids.push(entry.id.clone());
             }
         }
         actions
     }
 
-    /// The merge request of the entry at `index` on the entries `ahead`; `None`
-    /// when none of them is a change (a ref is tested at its own revision).
+    /// The cycles some of whose items have no result yet (they wait to report
+    /// together); a cycle whose items all have one but one of which failed
+    /// fails as a whole: its items are blocked with the reason.
+    fn settle_cycles(&mut self) -> Vec<String> {
+        let mut waiting = Vec::new();
+        let mut failed = Vec::new();
+        for entry in self.entries.iter().filter(|e| e.live) {
+            let Some(cycle) = &entry.cycle else { continue };
+            match &entry.outcome {
+                None => waiting.push(cycle.clone()),
+                Some((result, _)) if *result != BuildResult::Success => failed.push(cycle.clone()),
+                Some(_) => {}
+            }
+        }
+        let text = "This change is part of a dependency cycle, and a change of it failed.";
+        for entry in &mut self.entries {
+            let fails = entry.cycle.as_ref().is_some_and(|c| failed.contains(c));
+            if fails && !waiting.contains(entry.cycle.as_ref().unwrap_or(&String::new())) {
+                if entry
+                    .outcome
+                    .as_ref()
+                    .is_some_and(|(r, _)| *r == BuildResult::Success)
+                {
+                    entry.outcome = Some((BuildResult::Failure, text.into()));
+                    entry.failing.push("a change of its cycle failed".into());
+                }
+                entry.blocked.get_or_insert_with(|| text.into());
+            }
+        }
+        waiting
+    }
+
+    /// The merge request of the entry at `index` on the entries `ahead`, and
+    /// the rest of its cycle; `None` when none of them is a change (a ref is
+    /// tested at its own revision).
     fn merge_request(&self, ahead: &[usize], index: usize) -> Option<MergeRequest> {
+        let cycle = self.entries[index].cycle.as_ref();
+        let rest_of_cycle = (index + 1..self.entries.len())
+            .filter(|i| cycle.is_some() && self.entries[*i].cycle.as_ref() == cycle);
         let chain: Vec<&QueueEntry> = ahead
             .iter()
-            .chain([&index])
-            .map(|i| &self.entries[*i])
+            .copied()
+            .chain([index])
+            .chain(rest_of_cycle)
+            .map(|i| &self.entries[i])
             .collect();
         chain
             .iter()
@@ -221,13 +296,12 @@ impl ChangeQueue {
 fn step(entry: &mut QueueEntry, active: bool, expected: &[String], actions: &mut Vec<Action>) {
     let merge = None;
     let id = entry.id.clone();
-    if entry.needs_failed {
+    if let Some(reason) = &entry.blocked {
         if entry.outcome.is_none() {
             entry.generation += 1;
             entry.base = Some(expected.to_vec());
             entry.failing.push("a needed change is failing".into());
-            let text = "This change depends on a change that failed to merge.";
-            entry.outcome = Some((BuildResult::Failure, text.into()));
+            entry.outcome = Some((BuildResult::Failure, reason.clone()));
             let generation = entry.generation;
             actions.push(Action::Cancel { id, generation });
         }

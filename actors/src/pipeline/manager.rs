@@ -87,6 +87,14 @@ fn shared_queue(layout: &Layout, pipeline: &str, item: &ItemRef) -> Option<Queue
     })
 }
 
+/// Whether the queue `item`'s project names lets changes in a dependency cycle in.
+pub fn allows_cycles(layout: &Layout, pipeline: &str, item: &ItemRef) -> bool {
+    let branch = item.branch.clone().unwrap_or_default();
+    let config = layout.project_pipeline_config(&item.project, pipeline, &branch);
+    let queue = config.queue.and_then(|name| layout.queues.get(&name));
+    queue.is_some_and(|q| q.allow_circular_dependencies)
+}
+
 /// How a project's changes merge, from its `merge-mode` (the last stanza that sets it).
 pub fn merge_mode(layout: &Layout, project: &str) -> MergeMode {
     let mode = layout

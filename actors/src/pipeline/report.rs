@@ -10,6 +10,10 @@ use super::{manager, Pipeline};
 use crate::change::{Report, ReportError};
 use crate::result::BuildResult;
 
+/// What a change is told when a change it needs left without merging.
+pub(super) const NEEDED_CHANGE_FAILED: &str =
+    "This change depends on a change that failed to merge.";
+
 impl Pipeline {
     /// The reporters of an outcome, as the pipeline names them.
     fn reporters_for(&self, result: BuildResult) -> Vec<ReporterConfig> {
@@ -24,6 +28,12 @@ impl Pipeline {
             BuildResult::Dequeued => pipeline.reporters.dequeue.clone(),
             _ => pipeline.failure.clone(),
         }
+    }
+
+    /// Whether a success report merges the change (a reporter says `merge: true`).
+    fn lands_changes(&self) -> bool {
+        let merges = |r: &ReporterConfig| r.settings.get("merge") == Some(&serde_json::json!(true));
+        self.reporters_for(BuildResult::Success).iter().any(merges)
     }
 
     /// The reports of `result` for the item `id`, in the reporters' order.
@@ -88,6 +98,13 @@ impl Pipeline {
             }
         }
         let merged = result == BuildResult::Success;
+        if merged && self.lands_changes() {
+            let change = self.queues[q].entries[e].item.change.as_ref();
+            let project = &self.queues[q].entries[e].item.project;
+            if let Some(change) = change {
+                self.changes.merged(project, change.number);
+            }
+        }
         if manager::rules(self.manager()).adaptive_window {
             let queue = &mut self.queues[q];
             match result {
@@ -114,7 +131,10 @@ impl Pipeline {
                     }
                     entry.needs.retain(|needed| needed != id);
                 } else if entry.needs.iter().any(|needed| needed == id) {
-                    entry.needs_failed = true;
+                    entry.needs.retain(|needed| needed != id);
+                    entry
+                        .blocked
+                        .get_or_insert_with(|| NEEDED_CHANGE_FAILED.into());
                 }
             }
         }

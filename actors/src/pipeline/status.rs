@@ -2,7 +2,8 @@
 //! each item stands (ahead, behind, active, failing).
 
 use actix::prelude::*;
-use futures_util::future::join_all;
+use futures_util::future::{self, join_all};
+use futures_util::FutureExt;
 
 use super::change_queue::QueueEntry;
 use super::Pipeline;
@@ -65,11 +66,16 @@ impl Handler<GetPipelineStatus> for Pipeline {
         for queue in self.queues.iter().filter(|q| !q.entries.is_empty()) {
             let asks: Vec<_> = (0..queue.entries.len())
                 .filter_map(|i| {
-                    let item = self.items.get(&queue.entries[i].id)?;
-                    Some((
-                        place(&queue.entries, i, queue.window),
-                        item.send(GetItemStatus),
-                    ))
+                    let entry = &queue.entries[i];
+                    let ask = match self.items.get(&entry.id) {
+                        Some(item) => item.send(GetItemStatus).map(Result::ok).boxed(),
+                        None if !entry.live => {
+                            let status = ItemStatus::non_live(&entry.id, &entry.item);
+                            future::ready(Some(status)).boxed()
+                        }
+                        None => return None,
+                    };
+                    Some((place(&queue.entries, i, queue.window), ask))
                 })
                 .collect();
             queues.push((queue.name.clone(), queue.window, asks));
@@ -93,8 +99,8 @@ impl Handler<GetPipelineStatus> for Pipeline {
                     .into_iter()
                     .zip(answers)
                     .filter_map(|(place, answer)| {
-                        let mut item = answer.ok()?;
-                        item.active = place.active;
+                        let mut item = answer?;
+                        item.active = place.active && item.live;
                         item.item_ahead = place.item_ahead;
                         item.items_behind = place.items_behind;
                         item.failing_reasons = place.failing_reasons;

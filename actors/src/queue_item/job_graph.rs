@@ -211,6 +211,13 @@ impl JobGraph {
     }
 
     /// True when every job has an outcome.
+    /// Whether every job that holds following changes succeeded (true when none does).
+    pub fn holds_released(&self) -> bool {
+        let mut holding = self.slots.iter().filter(|s| s.job.hold_following_changes);
+        holding.all(|s| s.outcome.as_ref().map(|o| o.result) == Some(BuildResult::Success))
+    }
+
+    /// Whether every job has a result.
     pub fn all_done(&self) -> bool {
         self.slots.iter().all(|s| s.outcome.is_some())
     }

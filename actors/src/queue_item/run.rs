@@ -9,7 +9,12 @@ use portcullis_config::freeze::NOOP_JOB;
 use super::{Progress, QueueItem};
 use crate::build::{Build, BuildEvent, CancelBuild};
 use crate::change::{MergeError, MergeRequest, MergeState};
-use crate::port::{BuildOutcome, BuildRequest, StoreRecord};
+use crate::port::{BuildOutcome, BuildRequest, LoadError, StoreRecord};
+use portcullis_config::{ConfigError, Layout};
+use std::sync::Arc;
+
+use super::JobGraph;
+use crate::report_text::{buildset_url, report_text, JobLine};
 use crate::result::BuildResult;
 
 impl QueueItem {
@@ -77,7 +82,67 @@ impl QueueItem {
                 return self.tell(Progress::MergeFailed { conflict, detail });
             }
         };
-        if !self.freeze(files.as_deref()) {
+        let generation = self.generation;
+        let loading = self.ports.loader.speculative(&self.spec.tenant, &state);
+        ctx.spawn(loading.into_actor(self).map(move |loaded, item, ctx| {
+            if item.generation != generation || item.finishing.is_some() {
+                return;
+            }
+            let taken = match loaded {
+                Ok(None) => true,
+                Ok(Some(layout)) => item.take_layout(layout),
+                Err(LoadError::Config(errors)) => {
+                    let message = config_error_text(&errors);
+                    item.tell(Progress::ConfigError { message });
+                    false
+                }
+                Err(LoadError::Repo(detail)) => {
+                    let detail = format!("cannot read the state's config: {detail}");
+                    item.tell(Progress::MergeFailed {
+                        conflict: false,
+                        detail,
+                    });
+                    false
+                }
+            };
+            match taken {
+                true => item.frozen_on(state, files.as_deref(), blind, ctx),
+                false => item.ports.merger.release(&item.id, &state),
+            }
+        }));
+    }
+
+    /// The item's jobs frozen again from `layout`, the layout its state's
+    /// config makes; false (told) when they cannot be.
+    fn take_layout(&mut self, layout: Arc<Layout>) -> bool {
+        let branch = self.item.branch.as_deref().unwrap_or_default();
+        let jobs = layout.job_graph(&self.spec.pipeline, &self.item.project, branch);
+        self.spec.layout = layout;
+        self.frozen = false;
+        match jobs {
+            Ok(jobs) => {
+                self.graph = JobGraph::new(&jobs);
+                self.spec.jobs = Ok(jobs);
+                true
+            }
+            Err(err) => {
+                let message = config_error_text(&[err]);
+                self.tell(Progress::ConfigError { message });
+                false
+            }
+        }
+    }
+
+    /// Freezes the graph with the files (once), merges again when the jobs,
+    /// unknown before, need more projects, else runs them on the state.
+    fn frozen_on(
+        &mut self,
+        state: MergeState,
+        files: Option<&[String]>,
+        blind: Option<MergeRequest>,
+        ctx: &mut Context<Self>,
+    ) {
+        if !self.freeze(files) {
             // No job will use it: let it go now.
             return self.ports.merger.release(&self.id, &state);
         }
@@ -226,6 +291,7 @@ impl QueueItem {
         let failed = outcome.result != BuildResult::Success;
         let hold = slot.hold.clone().filter(|_| failed);
         let (job, voting) = (slot.job.name.clone(), slot.job.voting);
+        let held_following = slot.job.hold_following_changes;
         if let Some(request) = &hold {
             self.spec.autoholds.held(request, &uuid);
         }
@@ -236,6 +302,9 @@ impl QueueItem {
         if failed && voting && !self.told_failed {
             self.told_failed = true;
             self.tell(Progress::JobFailed { job });
+        }
+        if held_following && !failed && self.graph.holds_released() {
+            self.tell(Progress::FollowingReleased);
         }
         if failed && voting && self.spec.fail_fast {
             self.cancel_the_rest(now);
@@ -267,6 +336,27 @@ impl QueueItem {
         });
     }
 
+    /// What the item tells its change, as Zuul lays a report out: `message`,
+    /// the buildset's page, and a line per job of the current buildset.
+    fn report_text(&self, message: &str) -> String {
+        let jobs: Vec<JobLine> = self
+            .graph
+            .slots
+            .iter()
+            .map(|slot| JobLine {
+                name: slot.job.name.clone(),
+                log_url: slot.outcome.as_ref().and_then(|o| o.log_url.clone()),
+                result: slot.outcome.as_ref().map(|o| o.result),
+                duration: slot.start_time.zip(slot.end_time).map(|(s, e)| e - s),
+                voting: slot.job.voting,
+                error: slot.outcome.as_ref().and_then(|o| o.error_detail.clone()),
+            })
+            .collect();
+        let ports = &self.ports;
+        let url = buildset_url(&ports.web_root, &self.spec.tenant, &self.buildset_uuid);
+        report_text(message, &url, &jobs)
+    }
+
     /// Once finishing and no build is left running, stores the buildset's end,
     /// then tells the pipeline and stops.
     pub(super) fn finish_when_quiet(&mut self, ctx: &mut Context<Self>) {
@@ -280,7 +370,7 @@ impl QueueItem {
         self.records.push(StoreRecord::BuildsetFinished {
             uuid: self.buildset_uuid.clone(),
             result,
-            message,
+            message: self.report_text(&message),
             end_time: Utc::now(),
         });
         let completed = super::ItemCompleted {
@@ -314,4 +404,13 @@ impl Handler<BuildEvent> for QueueItem {
             BuildEvent::Completed { uuid, outcome, .. } => self.completed(uuid, outcome, ctx),
         }
     }
+}
+
+/// The report of config errors: what they mean, then one per paragraph.
+fn config_error_text(errors: &[ConfigError]) -> String {
+    let listed: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    format!(
+        "This change's configuration has errors; it cannot merge until they are fixed.\n\n{}",
+        listed.join("\n\n")
+    )
 }

@@ -19,14 +19,7 @@ impl QueueItem {
             .collect();
         ItemStatus {
             id: self.id.clone(),
-            refs: vec![RefStatus {
-                id: self.item.id(),
-                project: self.item.project.clone(),
-                project_canonical: self.item.project.clone(),
-                ref_name: self.item.ref_name.clone(),
-                url: self.item.change.as_ref().and_then(|c| c.url.clone()),
-                owner: None,
-            }],
+            refs: vec![RefStatus::of(&self.item)],
             active: true,
             live: true,
             item_ahead: None,

@@ -6,7 +6,7 @@ use actix::prelude::*;
 use super::Tenant;
 use crate::admin::{parse_change, AdminCommand, AdminError, EnqueueRequest, RunAdminCommand};
 use crate::event::{TriggerEvent, NULL_REV};
-use crate::pipeline::{DequeueItems, EnqueueEvent, Pipeline, PromoteItems};
+use crate::pipeline::{DequeueItems, Pipeline, PromoteItems};
 
 impl Tenant {
     fn pipeline_addr(&self, name: &str) -> Result<Addr<Pipeline>, AdminError> {
@@ -31,13 +31,13 @@ impl Tenant {
         match (&request.change, &request.r#ref) {
             (Some(change), None) => {
                 let (number, patchset) = parse_change(change)?;
-                let key = (request.project.clone(), number);
-                let known = self.changes.get(&key).filter(|event| {
+                let known = self.changes.get(&request.project, number);
+                let known = known.map(|k| (*k.event).clone()).filter(|event| {
                     let latest = event.change.as_ref().map(|c| c.patchset.as_str());
                     patchset.is_none() || patchset == latest
                 });
                 let unknown = || AdminError::UnknownChange(format!("{} {change}", request.project));
-                let mut event = known.cloned().ok_or_else(unknown)?;
+                let mut event = known.ok_or_else(unknown)?;
                 event.id = uuid::Uuid::new_v4().simple().to_string();
                 event.timestamp = chrono::Utc::now();
                 Ok(event)
@@ -71,7 +71,7 @@ impl Tenant {
             .and_then(|pipeline| match &command {
                 AdminCommand::Enqueue(request) => {
                     let event = self.enqueue_event(request)?;
-                    pipeline.do_send(EnqueueEvent(event));
+                    self.enqueue_in(command.pipeline(), &pipeline, event);
                     Ok(None)
                 }
                 AdminCommand::Dequeue(request) => {
@@ -80,6 +80,7 @@ impl Tenant {
                         project: request.project.clone(),
                         change: request.change.clone(),
                         r#ref: request.r#ref.clone(),
+                        live_only: false,
                     };
                     Ok(Some(Box::pin(pipeline.send(dequeue)) as Answer))
                 }

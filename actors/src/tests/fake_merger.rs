@@ -93,6 +93,14 @@ impl FakeMerger {
             .collect()
     }
 
+    /// Every request so far: the changes in it, in order.
+    pub fn states(&self) -> Vec<Vec<u64>> {
+        let rules = self.rules.lock().unwrap();
+        let all = rules.requests.iter();
+        all.map(|r| r.items.iter().filter_map(number).collect())
+            .collect()
+    }
+
     /// The (project, branch) the jobs required, of every request so far for change `n`.
     pub fn required_of(&self, n: u64) -> Vec<Vec<(String, String)>> {
         let rules = self.rules.lock().unwrap();
@@ -184,6 +192,13 @@ impl FakeReporter {
     /// Merging change `n` fails when reported.
     pub fn fail_merge_of(&self, n: u64) {
         self.failing.lock().unwrap().insert(n);
+    }
+
+    /// The message of the last report to change `n`, if any.
+    pub fn message_of(&self, n: u64) -> Option<String> {
+        let reports = self.reports.borrow();
+        let of_n = reports.iter().rfind(|r| summary(r).0 == n);
+        of_n.map(|r| r.message.clone())
     }
 
     /// Every report so far, in order.

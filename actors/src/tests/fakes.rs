@@ -6,9 +6,11 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
+use portcullis_config::layout::Speculation;
 use portcullis_config::{ConfigFile, Layout, TenantDef};
 use tokio::sync::watch;
 
+use crate::change::MergeState;
 use crate::port::{
     BuildLog, BuildOutcome, BuildRequest, BuildStore, Executor, LayoutLoader, LoadError,
     StoreError, StoreRecord,
@@ -204,7 +206,11 @@ impl BuildStore for MemoryStore {
 #[derive(Clone, Default)]
 pub struct MemoryLoader {
     files: Arc<Mutex<Vec<ConfigFile>>>,
+    /// Config texts proposed by changes, by the patchset that holds them.
+    proposed: Arc<Mutex<HashMap<String, (String, String)>>>,
     loads: Arc<std::sync::atomic::AtomicUsize>,
+    /// The tenant of the last load.
+    tenant: Arc<Mutex<Option<TenantDef>>>,
 }
 
 impl MemoryLoader {
@@ -224,6 +230,15 @@ impl MemoryLoader {
         files.sort_by_key(|f| !f.trusted);
     }
 
+    /// Patchset `patchset` proposes `text` as `project`'s config file.
+    pub fn propose_file(&self, patchset: &str, project: &str, text: &str) {
+        let proposal = (project.to_string(), text.to_string());
+        self.proposed
+            .lock()
+            .unwrap()
+            .insert(patchset.into(), proposal);
+    }
+
     /// How many layouts were loaded so far.
     pub fn loads(&self) -> usize {
         self.loads.load(std::sync::atomic::Ordering::SeqCst)
@@ -234,6 +249,7 @@ impl LayoutLoader for MemoryLoader {
     fn load(&self, tenant: TenantDef) -> BoxFuture<'static, Result<Layout, LoadError>> {
         let files = self.files.lock().unwrap().clone();
         self.loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        *self.tenant.lock().unwrap() = Some(tenant.clone());
         async move {
             let drivers = [("local".to_string(), "git".to_string())].into();
             let layout = Layout::build(&tenant, &drivers, &files);
@@ -254,5 +270,40 @@ impl LayoutLoader for MemoryLoader {
             }
         }
         .boxed()
+    }
+
+    fn speculative(
+        &self,
+        _: &str,
+        state: &MergeState,
+    ) -> BoxFuture<'static, Result<Option<Arc<Layout>>, LoadError>> {
+        let base = self.files.lock().unwrap().clone();
+        let proposed = self.proposed.lock().unwrap();
+        let changed: Vec<(String, Vec<ConfigFile>)> = state
+            .commits
+            .values()
+            .filter_map(|commit| proposed.get(commit))
+            .map(|(project, text)| {
+                let file = base.iter().find(|f| f.project == *project).cloned();
+                let file = file.map(|f| ConfigFile {
+                    text: text.as_str().into(),
+                    ..f
+                });
+                (project.clone(), file.into_iter().collect())
+            })
+            .collect();
+        let tenant = self.tenant.lock().unwrap().clone().unwrap();
+        let drivers = [("local".to_string(), "git".to_string())].into();
+        let base_errors = Layout::build(&tenant, &drivers, &base).errors;
+        let speculation = Speculation {
+            tenant: &tenant,
+            drivers: &drivers,
+            base: &base,
+            base_errors: &base_errors,
+            keys: None,
+        };
+        let outcome = speculation.layout(&changed);
+        let outcome = outcome.map(|l| l.map(Arc::new)).map_err(LoadError::Config);
+        async move { outcome }.boxed()
     }
 }

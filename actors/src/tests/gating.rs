@@ -2,7 +2,7 @@
 //! failures and conflicts taken out, merges in queue order.
 
 use super::fakes::Behaviour;
-use super::harness::{items, project_config, Harness};
+use super::harness::{project_config, Harness};
 use crate::result::BuildResult::{self, *};
 
 fn gate_demo(jobs: &[&str]) -> Harness {
@@ -206,23 +206,6 @@ async fn a_change_whose_dependency_fails_never_merges() {
     let reports = given.reporter.until(3).await;
     assert_eq!(merged(&reports), vec![3]);
     assert!(reports.contains(&(2, Failure, false)), "{reports:?}");
-}
-
-#[actix::test]
-async fn a_change_depending_on_a_change_in_another_queue_is_not_enqueued() {
-    let given = gate_demo(&["unit"]);
-    given
-        .loader
-        .set_file("other", false, &project_config(&["gate"], &["unit2"], ""));
-    given.executor.hold("unit");
-
-    given.enqueue("gate", "demo", 1, &[]).await;
-    given.enqueue("gate", "other", 2, &["demo~1"]).await;
-
-    let gate = given.pipeline("gate").await;
-    assert_eq!(items(&gate).len(), 1);
-    given.executor.release("unit");
-    assert_eq!(given.reporter.until(1).await, vec![(1, Success, true)]);
 }
 
 #[actix::test]

@@ -8,7 +8,7 @@ use portcullis_config::TenantConfig;
 use super::fake_merger::{FakeMerger, FakeReporter};
 use super::fakes::{FakeExecutor, MemoryLoader, MemoryStore};
 use crate::admin::EnqueueRequest;
-use crate::change::ChangeRef;
+use crate::change::{ChangeRef, PatchsetRef};
 use crate::port::{Ports, StoreRecord};
 use crate::scheduler::Scheduler;
 use crate::status::{ChangeQueueStatus, ItemStatus, PipelineStatus};
@@ -23,6 +23,9 @@ pub struct Harness {
     pub merger: FakeMerger,
     pub reporter: FakeReporter,
 }
+
+/// Where the engine's web UI is said to be.
+pub const WEB_ROOT: &str = "https://portcullis.test/";
 
 pub const TENANT: &str = "- tenant:\n    name: example\n    source:\n      local:\n        config-projects: [config]\n        untrusted-projects: [demo, other]\n";
 
@@ -95,6 +98,7 @@ impl Harness {
             merger: Arc::new(merger.clone()),
             reporter: Arc::new(reporter.clone()),
             log_hub: log_hub.clone(),
+            web_root: WEB_ROOT.into(),
         };
         let tenants = TenantConfig::parse("main.yaml", TENANT).unwrap();
         let scheduler = actix::Actor::start(Scheduler::new(tenants, ports));
@@ -134,19 +138,65 @@ impl Harness {
         patchset: u32,
         depends_on: &[&str],
     ) -> String {
+        self.propose_on(project, number, patchset, depends_on, &[])
+    }
+
+    /// Like [`Harness::propose`], with the commits built on `parents`: patchsets
+    /// (project, number, patchset) of other changes.
+    pub fn propose_on(
+        &self,
+        project: &str,
+        number: u64,
+        patchset: u32,
+        depends_on: &[&str],
+        parents: &[(&str, u64, u32)],
+    ) -> String {
         let change = ChangeRef {
             number,
-            patchset: format!("{number}{patchset:039}"),
+            patchset: sha(number, patchset),
             url: Some(format!("https://review.test/{project}/{number}")),
             message: format!("Change {number}"),
             depends_on: depends_on.iter().map(|d| d.to_string()).collect(),
-            parents: Vec::new(),
+            parents: parents
+                .iter()
+                .map(|(project, number, patchset)| PatchsetRef {
+                    project: project.to_string(),
+                    number: *number,
+                    patchset: sha(*number, *patchset),
+                })
+                .collect(),
         };
         let id = format!("{},{}", change.number, change.patchset);
         let event =
             TriggerEvent::for_change("local", "patchset-created", project, "master", change);
         self.engine.submit(event);
         id
+    }
+
+    /// Tells the engine that change `number` of `project` was abandoned, or merged outside the gate.
+    pub fn change_event(&self, event_type: &str, project: &str, number: u64) {
+        let change = ChangeRef {
+            number,
+            patchset: sha(number, 1),
+            url: None,
+            message: String::new(),
+            depends_on: Vec::new(),
+            parents: Vec::new(),
+        };
+        let event = TriggerEvent::for_change("local", event_type, project, "master", change);
+        self.engine.submit(event);
+    }
+
+    /// Enqueues the latest patchset of the known change `number` of `project` into `pipeline`.
+    pub async fn enqueue_known(&self, pipeline: &str, project: &str, number: u64) {
+        let request = EnqueueRequest {
+            tenant: "example".into(),
+            pipeline: pipeline.into(),
+            project: project.into(),
+            change: Some(number.to_string()),
+            ..EnqueueRequest::default()
+        };
+        self.engine.enqueue(request).await.unwrap();
     }
 
     /// Proposes change `number` of `project` and enqueues it into `pipeline`.
@@ -221,6 +271,11 @@ impl Harness {
             .find(|p| p.name == pipeline)
             .unwrap()
     }
+}
+
+/// The sha of patchset `patchset` of change `number` in the fakes.
+pub fn sha(number: u64, patchset: u32) -> String {
+    format!("{number}{patchset:039}")
 }
 
 /// Every item of a pipeline's status, queue by queue, head first.

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use portcullis_actors::change::PatchsetRef;
 use serde::{Deserialize, Serialize};
 
 /// Why the book could not be read or written.
@@ -51,6 +52,17 @@ pub struct ChangeRecord {
     /// Whether the reporter merged it (its branch then leaves quietly).
     #[serde(default)]
     pub merged: bool,
+    /// Its earlier patchsets, oldest first: a change built on one of them
+    /// still names this change as its parent (at that patchset).
+    #[serde(default)]
+    pub earlier: Vec<String>,
+}
+
+impl ChangeRecord {
+    /// Whether `sha` is this change's current or an earlier patchset.
+    fn has_patchset(&self, sha: &str) -> bool {
+        self.patchset == sha || self.earlier.iter().any(|e| e == sha)
+    }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -146,15 +158,39 @@ impl ChangeBook {
             target: target.into(),
             patchset: patchset.into(),
             merged: false,
+            earlier: Vec::new(),
         });
         number
     }
 
-    /// Records a new patchset of a change.
+    /// Records a new patchset of a change; the one it replaces becomes an earlier one.
     pub fn set_patchset(&mut self, number: u64, patchset: &str) {
         if let Some(change) = self.file.changes.iter_mut().find(|c| c.number == number) {
-            change.patchset = patchset.to_string();
+            let replaced = std::mem::replace(&mut change.patchset, patchset.to_string());
+            change.earlier.retain(|e| *e != patchset);
+            change.earlier.push(replaced);
         }
+    }
+
+    /// The git parents of change `number` of `project`, given its `commits`
+    /// (nearest first, as `git log` lists what its target lacks): each other
+    /// open change with a patchset among them, once, at its nearest patchset.
+    pub fn parents(&self, project: &str, number: u64, commits: &[String]) -> Vec<PatchsetRef> {
+        let mut parents: Vec<PatchsetRef> = Vec::new();
+        for sha in commits {
+            let owner = self.file.changes.iter().find(|c| {
+                c.project == project && c.number != number && !c.merged && c.has_patchset(sha)
+            });
+            let Some(owner) = owner else { continue };
+            if parents.iter().all(|p| p.number != owner.number) {
+                parents.push(PatchsetRef {
+                    project: project.to_string(),
+                    number: owner.number,
+                    patchset: sha.clone(),
+                });
+            }
+        }
+        parents
     }
 
     /// Records that a change merged.
@@ -221,6 +257,52 @@ mod tests {
         assert_eq!((first.number, first.patchset.as_str()), (1, "aaa2"));
         assert_eq!(again.get("demo", "review/b"), None);
         assert_eq!(again.open("demo", "review/b", "master", "bbb"), 3);
+    }
+
+    #[tokio::test]
+    async fn a_book_written_before_earlier_patchsets_were_kept_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = book_path(dir.path(), "local");
+        let old = r#"{"last_number": 1, "changes": [{"number": 1, "project": "demo",
+            "branch": "review/a", "target": "master", "patchset": "aaa"}]}"#;
+        std::fs::write(&path, old).unwrap();
+
+        let mut book = ChangeBook::load(path).await.unwrap();
+        book.set_patchset(1, "bbb");
+
+        let change = book.by_number(1).unwrap();
+        assert_eq!(
+            (change.patchset.as_str(), change.earlier.clone()),
+            ("bbb", vec!["aaa".to_string()])
+        );
+    }
+
+    #[tokio::test]
+    async fn parents_are_other_open_changes_at_their_nearest_patchset_each_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut book = ChangeBook::load(book_path(dir.path(), "local"))
+            .await
+            .unwrap();
+        let a = book.open("demo", "review/a", "master", "a1");
+        book.set_patchset(a, "a2");
+        let merged = book.open("demo", "review/m", "master", "m1");
+        book.set_merged(merged);
+        let other_project = book.open("lib", "review/l", "master", "l1");
+        let own = book.open("demo", "review/c", "master", "c1");
+        let commits: Vec<String> = ["c1", "x", "a2", "m1", "l1", "a1"].map(String::from).into();
+
+        let parents = book.parents("demo", own, &commits);
+
+        let nearest_a = PatchsetRef {
+            project: "demo".into(),
+            number: a,
+            patchset: "a2".into(),
+        };
+        assert_eq!(
+            parents,
+            vec![nearest_a],
+            "{other_project} is of another project"
+        );
     }
 
     #[tokio::test]

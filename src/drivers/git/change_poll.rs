@@ -1,6 +1,11 @@
 //! The poller's half of changes on plain git: review branches, compared with
 //! the change book, become `patchset-created`, `change-abandoned` and (once
 //! the reporter merged one and its branch is gone) `change-merged` events.
+//! The first poll after a start also tells of every open change that did
+//! not move, as `change-known` (no trigger takes it), so that the engine,
+//! which keeps no changes across a restart, still knows what they need.
+//! A new patchset's event names its git parents: the other open changes of
+//! the project whose patchsets are among the commits its target lacks.
 //!
 //! The book, not the previous poll, is what a project's review branches are
 //! compared with: it is kept across restarts, so a change pushed, amended or
@@ -13,7 +18,7 @@ use portcullis_actors::event::{TriggerEvent, NULL_REV};
 
 use super::change_book::{book_path, ChangeBook, ChangeRecord};
 use super::review;
-use crate::merger::Merger;
+use crate::merger::{Merger, PatchsetCommits};
 
 /// What one review branch (or its absence) means for the book.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +40,9 @@ pub(super) enum Step {
     /// A change whose review branch is gone: abandoned, or merged by the
     /// reporter when the record says so.
     Gone(ChangeRecord),
+    /// An open change as it was before the server started: told once, as
+    /// `change-known`, so the engine knows what later changes may need.
+    Known(ChangeRecord),
 }
 
 /// The steps that bring `book` (a project's changes) in line with its
@@ -59,6 +67,17 @@ pub(super) fn plan(book: &[ChangeRecord], review: &BTreeMap<String, String>) -> 
     let gone = book.iter().filter(|r| !review.contains_key(&r.branch));
     steps.extend(gone.cloned().map(Step::Gone));
     steps
+}
+
+/// The open changes of `book` whose review branches did not move: what a
+/// first poll after a start tells of without a step of its own.
+pub(super) fn known(book: &[ChangeRecord], review: &BTreeMap<String, String>) -> Vec<Step> {
+    let unchanged = |r: &&ChangeRecord| !r.merged && review.get(&r.branch) == Some(&r.patchset);
+    book.iter()
+        .filter(unchanged)
+        .cloned()
+        .map(Step::Known)
+        .collect()
 }
 
 /// The review branches (branch → head) and the other branches among a
@@ -98,6 +117,8 @@ pub(super) struct ChangePoller {
     pub prefix: String,
     /// Reads refs, default branches and commit messages.
     pub merger: Merger,
+    /// The projects polled since the start (whose open changes were told of).
+    pub polled: BTreeSet<String>,
 }
 
 /// One project's refs as the poller read them.
@@ -108,9 +129,17 @@ pub(super) struct ProjectRefs<'a> {
     pub refs: &'a BTreeMap<String, String>,
 }
 
+/// A step written into the book, waiting for its event.
+struct Booked {
+    kind: &'static str,
+    number: u64,
+    target: String,
+    sha: String,
+}
+
 impl ChangePoller {
     /// The change events of a project's review branches, booked before they are answered.
-    pub async fn poll(&self, seen: ProjectRefs<'_>) -> Vec<TriggerEvent> {
+    pub async fn poll(&mut self, seen: ProjectRefs<'_>) -> Vec<TriggerEvent> {
         if self.prefix.is_empty() {
             return Vec::new();
         }
@@ -126,14 +155,23 @@ impl ChangePoller {
         // Held until the book is saved, so a merge the reporter is landing is
         // booked before its branch's deletion is judged.
         let mut book = book.lock().await;
-        let steps = plan(&book.of_project(seen.project), &review);
+        let records = book.of_project(seen.project);
+        let mut steps = plan(&records, &review);
+        if self.polled.insert(seen.project.to_string()) {
+            steps.extend(known(&records, &review));
+        }
         if steps.is_empty() {
             return Vec::new();
         }
-        let mut events = Vec::new();
+        // Every step is booked before any event is made, so changes pushed in
+        // one poll find each other as git parents.
+        let mut booked = Vec::new();
         for step in steps {
-            let event = self.apply(&mut book, &seen, &branches, step).await;
-            events.extend(event);
+            booked.extend(self.book(&mut book, seen.project, &branches, step).await);
+        }
+        let mut events = Vec::new();
+        for step in booked {
+            events.push(self.event(&book, &seen, step).await);
         }
         if let Err(error) = book.save().await {
             tracing::warn!(connection = %self.connection, %error, "cannot save the change book");
@@ -141,56 +179,94 @@ impl ChangePoller {
         events
     }
 
-    /// Books one step; answers its event, if it has one.
-    async fn apply(
+    /// Writes one step into the book; `None` when it is no change (yet).
+    async fn book(
         &self,
         book: &mut ChangeBook,
-        seen: &ProjectRefs<'_>,
+        project: &str,
         branches: &BTreeSet<String>,
         step: Step,
-    ) -> Option<TriggerEvent> {
-        let project = seen.project;
-        let (kind, number, target, sha) = match step {
+    ) -> Option<Booked> {
+        let booked = match step {
             Step::Open { branch, sha } => {
                 let target = self.target(project, &branch, branches).await?;
                 let number = book.open(project, &branch, &target, &sha);
                 tracing::info!(connection = %self.connection, %project, %branch, change = number, "new change");
-                ("patchset-created", number, target, sha)
+                Booked {
+                    kind: "patchset-created",
+                    number,
+                    target,
+                    sha,
+                }
             }
             Step::Update { record, sha } => {
                 book.set_patchset(record.number, &sha);
-                ("patchset-created", record.number, record.target, sha)
+                Booked {
+                    kind: "patchset-created",
+                    number: record.number,
+                    target: record.target,
+                    sha,
+                }
             }
+            Step::Known(record) => Booked {
+                kind: "change-known",
+                number: record.number,
+                target: record.target,
+                sha: record.patchset,
+            },
             Step::Gone(record) => {
                 book.remove(project, &record.branch);
                 let kind = match record.merged {
                     true => "change-merged",
                     false => "change-abandoned",
                 };
-                (kind, record.number, record.target, record.patchset)
+                Booked {
+                    kind,
+                    number: record.number,
+                    target: record.target,
+                    sha: record.patchset,
+                }
             }
         };
-        // An abandoned change needs no message: only its number matters.
-        let message = match kind {
-            "change-abandoned" => String::new(),
-            _ => self.message(project, &sha).await,
+        Some(booked)
+    }
+
+    /// The event of a booked step, its change's message, Depends-On and git parents read.
+    async fn event(&self, book: &ChangeBook, seen: &ProjectRefs<'_>, step: Booked) -> TriggerEvent {
+        let target_ref = format!("refs/heads/{}", step.target);
+        let target_head = seen.refs.get(&target_ref);
+        // An abandoned change needs no message: only its number matters; a
+        // merged one needs no parents.
+        let read = match step.kind {
+            "change-abandoned" => PatchsetCommits::default(),
+            "change-merged" => self.read(seen.project, &step.sha, None).await,
+            _ => self.read(seen.project, &step.sha, target_head).await,
+        };
+        let parents = match step.kind {
+            // The head itself is the change, not something it builds on.
+            "patchset-created" | "change-known" => {
+                let below = read.commits.get(1..).unwrap_or_default();
+                book.parents(seen.project, step.number, below)
+            }
+            _ => Vec::new(),
         };
         let change = ChangeRef {
-            number,
-            patchset: sha,
+            number: step.number,
+            patchset: step.sha,
             url: None,
-            depends_on: review::depends_on(&message),
-            parents: Vec::new(),
-            message,
+            depends_on: review::depends_on(&read.message),
+            parents,
+            message: read.message,
         };
-        let mut event = TriggerEvent::for_change(&self.connection, kind, project, &target, change);
-        let target_ref = format!("refs/heads/{target}");
-        event.oldrev = seen
-            .refs
-            .get(&target_ref)
-            .cloned()
-            .unwrap_or_else(|| NULL_REV.into());
-        Some(event)
+        let mut event = TriggerEvent::for_change(
+            &self.connection,
+            step.kind,
+            seen.project,
+            &step.target,
+            change,
+        );
+        event.oldrev = target_head.cloned().unwrap_or_else(|| NULL_REV.into());
+        event
     }
 
     /// The branch a new review branch proposes to; `None` (logged) when there is none.
@@ -220,18 +296,24 @@ impl ChangePoller {
         found.map(|f| f.target)
     }
 
-    /// The patchset's commit message; empty (logged) when it cannot be read.
-    async fn message(&self, project: &str, sha: &str) -> String {
-        match self
-            .merger
-            .commit_message(&self.connection, project, sha)
-            .await
-        {
-            Ok(message) => message,
-            Err(error) => {
-                tracing::warn!(connection = %self.connection, %project, %sha, %error, "cannot read the commit message; no Depends-On");
-                String::new()
-            }
+    /// The patchset's message and its commits the target (`base`) lacks;
+    /// only its message when the target cannot be read (it moved away since
+    /// the poll listed it); empty (logged) when the patchset cannot be read.
+    async fn read(&self, project: &str, sha: &str, base: Option<&String>) -> PatchsetCommits {
+        let base = base.map(String::as_str).filter(|b| *b != NULL_REV);
+        let (connection, merger) = (&self.connection, &self.merger);
+        let mut read = merger
+            .patchset_commits(connection, project, sha, base)
+            .await;
+        if let (Err(error), Some(base)) = (&read, base) {
+            tracing::warn!(%connection, %project, %sha, %base, %error, "cannot compare the patchset with its target; no git parents");
+            read = merger
+                .patchset_commits(connection, project, sha, None)
+                .await;
         }
+        read.unwrap_or_else(|error| {
+            tracing::warn!(%connection, %project, %sha, %error, "cannot read the patchset; no Depends-On, no git parents");
+            PatchsetCommits::default()
+        })
     }
 }

@@ -8,6 +8,8 @@ use tokio::time::timeout;
 use super::*;
 use crate::merger::testing::{connections, merger, TestRepo};
 
+mod parents;
+
 const DEADLINE: Duration = Duration::from_secs(20);
 
 struct World {
@@ -433,6 +435,7 @@ fn a_new_push_to_a_merged_change_s_branch_is_a_new_change() {
         target: "master".into(),
         patchset: "aaa".into(),
         merged: true,
+        earlier: Vec::new(),
     };
     let heads = |sha: &str| BTreeMap::from([("review/master/x".to_string(), sha.to_string())]);
 
@@ -448,4 +451,41 @@ fn a_new_push_to_a_merged_change_s_branch_is_a_new_change() {
         sha: "bbb".into(),
     };
     assert_eq!(pushed_again, vec![open]);
+}
+
+#[tokio::test]
+async fn the_first_poll_after_a_restart_tells_of_each_open_change_once_with_what_it_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = repo(dir.path(), "demo").await;
+    let master = demo.commit(&[("a", "1")], "first").await;
+    let mut w = start(dir, &["demo"]);
+    let a = demo
+        .branch_commit("review/master/a", &master, &[("a", "2")], "A")
+        .await;
+    demo.git(&["checkout", "--quiet", "--detach", &a]).await;
+    let b = demo.commit(&[("b", "1")], "B\n\nDepends-On: lib~7\n").await;
+    demo.git(&["branch", "review/master/b", &b]).await;
+    demo.git(&["checkout", "--quiet", "master"]).await;
+    assert_eq!(w.next_changes(2).await.len(), 2, "seen before the restart");
+    w.rounds(1).await;
+
+    let mut w = w.restart(&["demo"]);
+
+    let mut told = [w.next_event().await, w.next_event().await];
+    told.sort_by_key(|e| e.change.as_ref().map(|c| c.number));
+    let kinds: Vec<&str> = told.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(kinds, ["change-known", "change-known"]);
+    let b_told = told[1].change.as_ref().unwrap();
+    assert_eq!((b_told.number, b_told.patchset.as_str()), (2, b.as_str()));
+    assert_eq!(b_told.depends_on, ["lib~7"]);
+    assert_eq!(b_told.parents.len(), 1, "B builds on A");
+    assert_eq!(
+        (
+            b_told.parents[0].number,
+            b_told.parents[0].patchset.as_str()
+        ),
+        (1, a.as_str())
+    );
+    w.rounds(2).await;
+    w.assert_quiet().await;
 }

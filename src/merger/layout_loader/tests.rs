@@ -153,3 +153,69 @@ async fn a_repo_the_in_process_reader_leaves_alone_is_read_through_git() {
         .join("local/config.git")
         .exists());
 }
+
+/// Proposes `text` as demo's `.zuul.yaml` on a review branch and builds the
+/// speculative state of that change.
+async fn state_with_demo_config(w: &World, text: &str) -> MergeState {
+    use portcullis_actors::change::{MergeMode, MergeRequest};
+    w.demo
+        .git(&["checkout", "--quiet", "-b", "review/main/config"])
+        .await;
+    let patchset = w.demo.commit(&[(".zuul.yaml", text)], "Config").await;
+    w.demo.git(&["checkout", "--quiet", "main"]).await;
+    let item = crate::merger::testing::change_item("demo", "main", 1, &patchset, MergeMode::Merge);
+    let request = MergeRequest {
+        item_uuid: "item".into(),
+        items: vec![item],
+        required: Vec::new(),
+    };
+    w.loader.merger.speculate(&request).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_state_with_an_untrusted_config_change_gives_a_layout_with_its_new_job() {
+    let w = world(CONFIG, DEMO).await;
+    w.loader.load(tenant()).await.unwrap();
+    let lint = format!("{DEMO}- job:\n    name: lint\n    run: playbooks/lint.yaml\n- project:\n    post:\n      jobs: [lint]\n");
+
+    let state = state_with_demo_config(&w, &lint).await;
+    let layout = w.loader.speculative_layout("example", &state).await;
+
+    let layout = layout.unwrap().expect("the change makes a layout");
+    let jobs = layout.job_graph("post", "demo", "main").unwrap();
+    let names: Vec<_> = jobs.iter().map(|j| j.name.as_str()).collect();
+    assert_eq!(names, ["hello", "lint"]);
+}
+
+#[tokio::test]
+async fn a_state_whose_config_change_is_broken_is_a_config_error_naming_the_file() {
+    let w = world(CONFIG, DEMO).await;
+    w.loader.load(tenant()).await.unwrap();
+
+    let state = state_with_demo_config(&w, &format!("{DEMO}- job:\n    nmae: typo\n")).await;
+    let loaded = w.loader.speculative_layout("example", &state).await;
+
+    let Err(LoadError::Config(errors)) = loaded else {
+        panic!(
+            "expected config errors, got {:?}",
+            loaded.map(|l| l.is_some())
+        );
+    };
+    assert_eq!(errors[0].file, ".zuul.yaml");
+    assert_eq!(errors[0].line, 9, "the line of the unknown key");
+}
+
+#[tokio::test]
+async fn a_state_that_changes_no_config_file_keeps_the_tenants_layout() {
+    let w = world(CONFIG, DEMO).await;
+    w.loader.load(tenant()).await.unwrap();
+
+    let state = state_with_demo_config(&w, DEMO).await;
+
+    assert!(w
+        .loader
+        .speculative_layout("example", &state)
+        .await
+        .unwrap()
+        .is_none());
+}

@@ -61,6 +61,7 @@ impl World {
             )),
             reporter: Arc::new(crate::drivers::report::ConnectionReporter),
             log_hub: log_hub.clone(),
+            web_root: "http://portcullis.test/".to_string(),
         };
         let scheduler = Scheduler::new(tenant_config(), ports).start();
         let logs_dir = dir.path().join("logs");
