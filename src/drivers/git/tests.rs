@@ -275,13 +275,18 @@ impl World {
         got
     }
 
-    /// Stops the poller and starts a new one on the same folders, its book read
-    /// afresh from the file, as a server restart does.
-    fn restart(self, projects: &[&str]) -> World {
+    /// Stops the poller, as a server stop does; answers its folders.
+    fn stop(self) -> tempfile::TempDir {
         let World { _dir, poller, .. } = self;
         drop(poller);
         change_book::ChangeBook::forget(&self::book(&_dir));
-        start(_dir, projects)
+        _dir
+    }
+
+    /// Stops the poller and starts a new one on the same folders, its book read
+    /// afresh from the file, as a server restart does.
+    fn restart(self, projects: &[&str]) -> World {
+        start(self.stop(), projects)
     }
 }
 
@@ -406,6 +411,8 @@ async fn changes_pushed_amended_or_deleted_while_down_are_reported_on_the_first_
         .await;
     let before: Vec<u64> = w.next_changes(2).await.iter().map(|e| e.1).collect();
     assert_eq!(before, vec![1, 2], "seen before the restart");
+    // Down: what happens now must wait for the next start.
+    let dir = w.stop();
 
     let a2 = demo
         .branch_commit("review/master/a", &master, &[("a", "3")], "A again")
@@ -414,7 +421,7 @@ async fn changes_pushed_amended_or_deleted_while_down_are_reported_on_the_first_
     let c = demo
         .branch_commit("review/c", &master, &[("c", "1")], "C")
         .await;
-    let mut w = w.restart(&["demo"]);
+    let mut w = start(dir, &["demo"]);
 
     let got = w.next_changes(3).await;
     let expected = vec![
