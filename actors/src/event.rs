@@ -144,17 +144,4 @@ impl ItemRef {
             && self.change.is_some()
             && number(&self.change) == number(&event.change)
     }
-
-    /// Whether `reference` (a change URL, or `project~number`) names this item's change.
-    pub fn is_named_by(&self, reference: &str) -> bool {
-        let Some(change) = &self.change else {
-            return false;
-        };
-        if change.url.as_deref() == Some(reference) {
-            return true;
-        }
-        reference.rsplit_once('~').is_some_and(|(project, number)| {
-            project == self.project && number.parse() == Ok(change.number)
-        })
-    }
 }

@@ -244,8 +244,8 @@ impl ChangeQueue {
         }
         let text = "This change is part of a dependency cycle, and a change of it failed.";
         for entry in &mut self.entries {
-            let fails = entry.cycle.as_ref().is_some_and(|c| failed.contains(c));
-            if fails && !waiting.contains(entry.cycle.as_ref().unwrap_or(&String::new())) {
+            let settled_failed = |c: &String| failed.contains(c) && !waiting.contains(c);
+            if entry.cycle.as_ref().is_some_and(settled_failed) {
                 if entry
                     .outcome
                     .as_ref()

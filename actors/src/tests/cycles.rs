@@ -4,13 +4,8 @@
 //! together: they merge together or not at all. Without it, a cycle is refused.
 
 use super::fakes::Behaviour;
-use super::harness::{project_config, Harness, GATING};
-use crate::result::BuildResult::{self, *};
-
-fn merged(reports: &[(u64, BuildResult, bool)]) -> Vec<u64> {
-    let merges = reports.iter().filter(|(_, r, m)| *r == Success && *m);
-    merges.map(|(n, _, _)| *n).collect()
-}
+use super::harness::{merged, project_config, Harness, GATING};
+use crate::result::BuildResult::*;
 
 /// Demo (`unit`) and other (`unit2`) in check and gate, sharing a queue that allows cycles.
 fn cycles_allowed() -> Harness {

@@ -6,13 +6,8 @@
 //! change it needs was superseded, abandoned or failed.
 
 use super::fakes::Behaviour;
-use super::harness::{items, project_config, Harness};
-use crate::result::BuildResult::{self, *};
-
-fn merged(reports: &[(u64, BuildResult, bool)]) -> Vec<u64> {
-    let merges = reports.iter().filter(|(_, r, m)| *r == Success && *m);
-    merges.map(|(n, _, _)| *n).collect()
-}
+use super::harness::{items, merged, project_config, Harness};
+use crate::result::BuildResult::*;
 
 /// Demo and other, each running `unit` in check and gate, sharing a queue when `shared`.
 fn two_projects(shared: bool) -> Harness {

@@ -2,8 +2,8 @@
 //! failures and conflicts taken out, merges in queue order.
 
 use super::fakes::Behaviour;
-use super::harness::{project_config, Harness};
-use crate::result::BuildResult::{self, *};
+use super::harness::{merged, project_config, Harness};
+use crate::result::BuildResult::*;
 
 fn gate_demo(jobs: &[&str]) -> Harness {
     Harness::gating(&project_config(&["gate"], jobs, ""))
@@ -20,13 +20,6 @@ async fn enqueue_held(given: &Harness, n: u64, idle: &[u64]) {
         given.running(number).await;
     }
     given.executor.release("unit");
-}
-
-fn merged(reports: &[(u64, BuildResult, bool)]) -> Vec<u64> {
-    let merges = reports
-        .iter()
-        .filter(|(_, r, merge)| *r == Success && *merge);
-    merges.map(|(n, _, _)| *n).collect()
 }
 
 #[actix::test]

@@ -273,6 +273,14 @@ impl Harness {
     }
 }
 
+/// The changes reported as merged (a success whose reporter merges), in report order.
+pub fn merged(reports: &[(u64, crate::result::BuildResult, bool)]) -> Vec<u64> {
+    let merges = reports
+        .iter()
+        .filter(|(_, r, m)| *r == crate::result::BuildResult::Success && *m);
+    merges.map(|(n, _, _)| *n).collect()
+}
+
 /// The sha of patchset `patchset` of change `number` in the fakes.
 pub fn sha(number: u64, patchset: u32) -> String {
     format!("{number}{patchset:039}")

@@ -2,14 +2,9 @@
 //! item start no jobs until its holding jobs succeeded (Zuul's job attribute).
 
 use super::fakes::Behaviour;
-use super::harness::Harness;
+use super::harness::{merged, Harness};
 use crate::port::StoreRecord;
-use crate::result::BuildResult::{self, *};
-
-fn merged(reports: &[(u64, BuildResult, bool)]) -> Vec<u64> {
-    let merges = reports.iter().filter(|(_, r, m)| *r == Success && *m);
-    merges.map(|(n, _, _)| *n).collect()
-}
+use crate::result::BuildResult::*;
 
 /// The first build start of change `later`'s buildset comes after the end of
 /// `job` for change `earlier`, in the store's record order.
