@@ -21,6 +21,13 @@ fn cycles_allowed() -> Harness {
     given
 }
 
+/// Demo 1 needs other 2, which needs demo 3, which needs demo 1.
+fn propose_cycle_of_three(given: &Harness) {
+    given.propose("demo", 1, 1, &["other~2"]);
+    given.propose("other", 2, 1, &["demo~3"]);
+    given.propose("demo", 3, 1, &["demo~1"]);
+}
+
 #[actix::test]
 async fn a_cycle_of_two_changes_in_two_projects_is_tested_together_and_merges_together() {
     let given = cycles_allowed();
@@ -64,9 +71,7 @@ async fn a_cycle_with_a_merge_conflict_fails_as_one() {
 #[actix::test]
 async fn a_cycle_of_three_changes_across_two_projects_merges_together() {
     let given = cycles_allowed();
-    given.propose("demo", 1, 1, &["other~2"]);
-    given.propose("other", 2, 1, &["demo~3"]);
-    given.propose("demo", 3, 1, &["demo~1"]);
+    propose_cycle_of_three(&given);
 
     given.enqueue_known("gate", "demo", 3).await;
 
@@ -85,9 +90,7 @@ async fn a_cycle_of_three_changes_across_two_projects_merges_together() {
 async fn a_cycle_of_three_fails_as_one_when_its_last_change_fails() {
     let given = cycles_allowed();
     given.executor.set_for("unit", 3, Behaviour::End(Failure));
-    given.propose("demo", 1, 1, &["other~2"]);
-    given.propose("other", 2, 1, &["demo~3"]);
-    given.propose("demo", 3, 1, &["demo~1"]);
+    propose_cycle_of_three(&given);
 
     given.enqueue_known("gate", "demo", 3).await;
 
@@ -146,9 +149,7 @@ async fn a_change_closing_a_cycle_with_a_queued_change_joins_it_and_they_fail_to
 async fn a_cycle_of_three_with_a_merge_conflict_fails_as_one() {
     let given = cycles_allowed();
     given.merger.conflict(3, 2);
-    given.propose("demo", 1, 1, &["other~2"]);
-    given.propose("other", 2, 1, &["demo~3"]);
-    given.propose("demo", 3, 1, &["demo~1"]);
+    propose_cycle_of_three(&given);
 
     given.enqueue_known("gate", "demo", 3).await;
 
