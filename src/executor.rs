@@ -1,11 +1,13 @@
 //! Ansible runs: the engine's [`Executor`] port, implemented with a real
 //! `ansible-playbook`.
 //!
-//! A build gets a work dir `{state}/builds/{uuid}/` (checkouts, inventory,
-//! ansible.cfg) and a log dir `{state}/logs/{uuid}/` (job-output.txt, served
-//! by the web at `{web_root}logs/{uuid}/`). Its pre-run, run and post-run
-//! playbooks run one after another, each `ansible-playbook` in its own process
-//! group that is killed as a whole on timeout or when the build is dropped.
+//! A build gets a folder `{state}/builds/{uuid}/` (its work dir `work/`, its
+//! ansible.cfg, inventory and plugins in `ansible/`, playbook checkouts) and a
+//! log dir `{state}/logs/{uuid}/` (job-output.txt, served by the web at
+//! `{web_root}logs/{uuid}/`). Its pre-run, run and post-run playbooks run one
+//! after another, each `ansible-playbook` in a sandbox of its own as the
+//! build's own user, in its own process group that is killed as a whole on
+//! timeout, on a broken limit or when the build is dropped.
 //!
 //! | module | what it holds |
 //! |---|---|
@@ -16,14 +18,22 @@
 //! | [`process`] | one playbook process: output, timeout, killing its group |
 //! | [`job_output`] | job-output.txt and the live log |
 //! | [`phase`] | the pre-run / run / post-run sequence and its result |
+//! | [`sandbox`] | the namespaces a playbook runs in, and what it sees |
+//! | [`containment`] | a build's user, sandboxes, environment and limits |
+//! | [`limits`] | disk and output limits |
+//! | [`untrusted`] | the plugin folders untrusted playbooks may not bring |
 //! | [`crate::nodes`] | (outside) nodes from providers, in [`AnsibleExecutor::with_nodes`] |
 //! | [`zuul_return`] | data a job returns to its children (Zuul's `zuul_return`) |
 
 pub mod ansible;
 pub mod console;
+pub mod containment;
 pub mod job_output;
+pub mod limits;
 pub mod phase;
 pub mod process;
+pub mod sandbox;
+pub mod untrusted;
 pub mod vars;
 pub mod workspace;
 pub mod zuul_return;
@@ -33,7 +43,7 @@ use std::sync::Arc;
 
 use futures_util::future::{BoxFuture, FutureExt};
 use portcullis_actors::{BuildLog, BuildOutcome, BuildRequest, BuildResult, Executor};
-use portcullis_config::server::AnsiblePlaybook;
+use portcullis_config::server::ExecutorConfig;
 use tokio::sync::OnceCell;
 use tracing::Instrument;
 
@@ -43,7 +53,10 @@ use crate::nodes::{NodeError, NodeLease, NodeLog, NodeProviders};
 pub use ansible::ensure_ansible;
 pub use workspace::Checkout;
 
+use containment::{Containment, Parts};
 use job_output::JobOutput;
+use limits::Limits;
+use sandbox::UserPool;
 use vars::BuildPaths;
 
 /// Why a build could not run; every kind ends the build as ERROR.
@@ -68,6 +81,22 @@ pub enum ExecutorError {
     /// A provider gave no node; the build ends as NODE_FAILURE.
     #[error("{0}")]
     Nodes(#[from] NodeError),
+    /// An untrusted playbook brings Ansible code of its own.
+    #[error(
+        "Ansible plugin dir {dir} found beside untrusted playbook {playbook}: \
+         untrusted projects may not load plugins or modules",
+        dir = .dir.display(),
+        playbook = .playbook.display()
+    )]
+    PluginDir {
+        /// The refused folder.
+        dir: PathBuf,
+        /// The playbook.
+        playbook: PathBuf,
+    },
+    /// Every build user is taken.
+    #[error("no build user is free")]
+    NoUser,
     /// ansible-playbook could not be started or watched.
     #[error("running {program} failed: {source}")]
     Spawn {
@@ -93,8 +122,8 @@ impl ExecutorError {
 pub struct ExecutorSettings {
     /// The server's state dir: builds, logs and the Ansible venv live under it.
     pub state_dir: PathBuf,
-    /// Where ansible-playbook comes from.
-    pub ansible_playbook: AnsiblePlaybook,
+    /// Where ansible-playbook comes from, what the sandbox shows, the limits.
+    pub config: ExecutorConfig,
     /// Checks out the repos of a build.
     pub merger: Merger,
     /// Public root URL of the web server, ending in `/`.
@@ -112,8 +141,11 @@ struct Inner {
     settings: ExecutorSettings,
     /// The merger, seen through the one operation a build needs.
     checkout: Arc<dyn Checkout>,
-    /// The resolved ansible-playbook, found (or installed) once for all builds.
-    ansible: OnceCell<PathBuf>,
+    /// The resolved ansible-playbook and the folders of its Python, found
+    /// (or installed) once for all builds.
+    ansible: OnceCell<(PathBuf, Vec<PathBuf>)>,
+    /// The users builds run as.
+    users: UserPool,
     /// Where nodes other than the local machine come from.
     nodes: NodeProviders,
 }
@@ -126,6 +158,7 @@ impl AnsibleExecutor {
                 checkout: Arc::new(settings.merger.clone()),
                 settings,
                 ansible: OnceCell::new(),
+                users: UserPool::default(),
                 nodes: NodeProviders::default(),
             }),
         }
@@ -146,15 +179,22 @@ impl AnsibleExecutor {
 }
 
 impl Inner {
-    async fn ansible_playbook(&self) -> Result<&Path, ExecutorError> {
+    /// ansible-playbook, and the folders its sandbox must show for it to run.
+    async fn ansible_playbook(&self) -> Result<(&Path, &[PathBuf]), ExecutorError> {
         // A failed install leaves the cell empty, so the next build retries it.
-        let path = self
+        let (path, dirs) = self
             .ansible
-            .get_or_try_init(|| {
-                ensure_ansible(&self.settings.ansible_playbook, &self.settings.state_dir)
+            .get_or_try_init(|| async {
+                let settings = &self.settings;
+                let path =
+                    ensure_ansible(&settings.config.ansible_playbook, &settings.state_dir).await?;
+                // The sandbox shows the venv's own folders, not a link to it.
+                let path = std::fs::canonicalize(&path).unwrap_or(path);
+                let dirs = sandbox::python_dirs(&path);
+                Ok::<_, ExecutorError>((path, dirs))
             })
             .await?;
-        Ok(path.as_path())
+        Ok((path.as_path(), dirs.as_slice()))
     }
 }
 
@@ -186,7 +226,7 @@ async fn run_build(
     }
     let paths = BuildPaths::new(&inner.settings.state_dir, &request.uuid);
     let work_root = paths.work_root.clone();
-    let mut work_dir = WorkDirCleanup(Some(paths.work_root.clone()));
+    let mut work_dir = WorkDirCleanup(Some(paths.build_dir.clone()));
     let output = match JobOutput::create(&paths.log_root, log).await {
         Ok(output) => output,
         Err(e) => {
@@ -254,20 +294,49 @@ async fn execute(
     lease: &NodeLease,
     output: &JobOutput,
 ) -> Result<BuildResult, ExecutorError> {
-    let ansible = inner.ansible_playbook().await?;
+    let (ansible, python_dirs) = inner.ansible_playbook().await?;
     output.line("Preparing the workspace");
     let workspace = workspace::prepare(request, paths, inner.checkout.as_ref()).await?;
-    vars::add_provider_nodes(&workspace.paths.inventory_file, lease.host_vars())
+    let host_vars = lease.host_vars();
+    let local_nodes = request
+        .job
+        .nodeset
+        .nodes
+        .iter()
+        .filter(|node| !host_vars.contains_key(&node.name))
+        .map(|node| node.name.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    vars::add_provider_nodes(&workspace.paths.inventory_file, host_vars)
         .await
         .map_err(|e| ExecutorError::Workspace(e.to_string()))?;
-    zuul_return::install(&workspace.paths.work_root)
+    zuul_return::install(&workspace.paths.ansible_dir)
         .await
         .map_err(|e| ExecutorError::Workspace(e.to_string()))?;
+    let config = &inner.settings.config;
+    let containment = Containment::prepare(Parts {
+        paths: &workspace.paths,
+        user: inner.users.take().ok_or(ExecutorError::NoUser)?,
+        python_dirs,
+        extra: &config.sandbox_paths,
+        node_files: lease.sandbox_files(),
+        limits: Limits {
+            disk: config.disk_limit,
+            output: config.output_limit,
+            dirs: vec![
+                workspace.paths.build_dir.clone(),
+                workspace.paths.log_root.clone(),
+            ],
+        },
+    })
+    .await?;
     let runner = phase::Runner {
         ansible,
         workspace: &workspace,
         build_uuid: &request.uuid,
         timeout: request.job.timeout,
+        containment: &containment,
+        local_nodes,
     };
     runner.run_all(output).await
 }
@@ -277,7 +346,7 @@ fn is_plain_name(name: &str) -> bool {
     !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\0'])
 }
 
-/// Removes a build's work dir when the build ends, however it ends; the log
+/// Removes a build's folder when the build ends, however it ends; the log
 /// dir stays for the web.
 struct WorkDirCleanup(Option<PathBuf>);
 

@@ -113,6 +113,14 @@ impl NodeLease {
             .collect()
     }
 
+    /// Host files the build's playbooks need to reach these nodes.
+    pub fn sandbox_files(&self) -> Vec<std::path::PathBuf> {
+        self.kubernetes
+            .iter()
+            .flat_map(|pods| pods.sandbox_files())
+            .collect()
+    }
+
     /// Stops the tunnels and deletes the pods (and per-build namespaces).
     pub async fn release(&mut self) {
         for pods in self.kubernetes.drain(..) {

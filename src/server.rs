@@ -93,7 +93,7 @@ pub async fn serve(config_path: &Path) -> anyhow::Result<()> {
         executor: Arc::new(
             AnsibleExecutor::new(ExecutorSettings {
                 state_dir: config.state_dir.clone(),
-                ansible_playbook: config.executor.ansible_playbook.clone(),
+                config: config.executor.clone(),
                 merger: merger.clone(),
                 web_root: config.web_root.clone(),
             })

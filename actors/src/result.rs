@@ -26,6 +26,8 @@ pub enum BuildResult {
     Skipped,
     /// No nodes could be had for the build.
     NodeFailure,
+    /// The build's dirs grew past the executor's disk limit; it was ended.
+    DiskFull,
     /// The build was retried as often as the job allows and never finished.
     RetryLimit,
     /// The item left the pipeline before it reported (dequeued, superseded).
@@ -50,6 +52,7 @@ impl BuildResult {
             BuildResult::MergeFailure => "MERGE_FAILURE",
             BuildResult::Skipped => "SKIPPED",
             BuildResult::NodeFailure => "NODE_FAILURE",
+            BuildResult::DiskFull => "DISK_FULL",
             BuildResult::RetryLimit => "RETRY_LIMIT",
             BuildResult::Dequeued => "DEQUEUED",
             BuildResult::ConfigError => "CONFIG_ERROR",

@@ -101,6 +101,46 @@ pub enum AnsiblePlaybook {
 pub struct ExecutorConfig {
     /// Where `ansible-playbook` comes from.
     pub ansible_playbook: AnsiblePlaybook,
+    /// Host paths the build sandbox shows besides the build's own dirs.
+    pub sandbox_paths: SandboxPaths,
+    /// Bytes a build's work and log dirs may hold (Zuul's `disk-limit-per-job`).
+    pub disk_limit: u64,
+    /// Bytes of output a build may print before it is ended.
+    pub output_limit: u64,
+}
+
+impl Default for ExecutorConfig {
+    fn default() -> Self {
+        ExecutorConfig {
+            ansible_playbook: AnsiblePlaybook::Auto,
+            sandbox_paths: SandboxPaths::default(),
+            disk_limit: DEFAULT_DISK_LIMIT_MIB * MIB,
+            output_limit: DEFAULT_OUTPUT_LIMIT_MIB * MIB,
+        }
+    }
+}
+
+/// Zuul's default `disk-limit-per-job`, in MiB.
+pub const DEFAULT_DISK_LIMIT_MIB: u64 = 250;
+
+/// The default `output-limit-per-job`, in MiB.
+pub const DEFAULT_OUTPUT_LIMIT_MIB: u64 = 100;
+
+const MIB: u64 = 1024 * 1024;
+
+/// Extra host paths in the build sandbox, by execution context, as Zuul's
+/// executor options of these names: read-only or writable, for trusted
+/// (config project) or untrusted playbooks.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SandboxPaths {
+    /// `trusted-ro-paths`.
+    pub trusted_ro: Vec<PathBuf>,
+    /// `trusted-rw-paths`.
+    pub trusted_rw: Vec<PathBuf>,
+    /// `untrusted-ro-paths`.
+    pub untrusted_ro: Vec<PathBuf>,
+    /// `untrusted-rw-paths`.
+    pub untrusted_rw: Vec<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -164,6 +204,39 @@ fn default_poll_delay() -> f64 {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawExecutor {
     ansible_playbook: Option<String>,
+    #[serde(default)]
+    trusted_ro_paths: Vec<String>,
+    #[serde(default)]
+    trusted_rw_paths: Vec<String>,
+    #[serde(default)]
+    untrusted_ro_paths: Vec<String>,
+    #[serde(default)]
+    untrusted_rw_paths: Vec<String>,
+    disk_limit_per_job: Option<u64>,
+    output_limit_per_job: Option<u64>,
+}
+
+impl RawExecutor {
+    /// The settings, relative paths taken from `base`.
+    fn resolve(self, base: &Path) -> ExecutorConfig {
+        let ansible_playbook = match self.ansible_playbook.as_deref() {
+            None | Some("auto") => AnsiblePlaybook::Auto,
+            Some(p) => AnsiblePlaybook::Path(base.join(p)),
+        };
+        let paths = |list: Vec<String>| list.iter().map(|p| base.join(p)).collect();
+        let mib = |value: Option<u64>, default: u64| value.unwrap_or(default).saturating_mul(MIB);
+        ExecutorConfig {
+            ansible_playbook,
+            sandbox_paths: SandboxPaths {
+                trusted_ro: paths(self.trusted_ro_paths),
+                trusted_rw: paths(self.trusted_rw_paths),
+                untrusted_ro: paths(self.untrusted_ro_paths),
+                untrusted_rw: paths(self.untrusted_rw_paths),
+            },
+            disk_limit: mib(self.disk_limit_per_job, DEFAULT_DISK_LIMIT_MIB),
+            output_limit: mib(self.output_limit_per_job, DEFAULT_OUTPUT_LIMIT_MIB),
+        }
+    }
 }
 
 impl ServerConfig {
@@ -222,10 +295,6 @@ impl ServerConfig {
             };
             connections.insert(name, Connection::Git(connection));
         }
-        let ansible_playbook = match raw.executor.ansible_playbook.as_deref() {
-            None | Some("auto") => AnsiblePlaybook::Auto,
-            Some(p) => AnsiblePlaybook::Path(base.join(p)),
-        };
         let auth = auth::resolve(&file, text, base, raw.auth)?;
         let node_providers = node_provider::resolve(&file, text, base, raw.node_providers)?;
         Ok(ServerConfig {
@@ -236,7 +305,7 @@ impl ServerConfig {
             web_root,
             tenant_config: base.join(raw.tenant_config),
             connections,
-            executor: ExecutorConfig { ansible_playbook },
+            executor: raw.executor.resolve(base),
             auth,
             node_providers,
         })

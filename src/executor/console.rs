@@ -60,16 +60,22 @@ const PLUGINS: &[(&str, &str)] = &[
         include_str!("plugins/callback/portcullis_stream.py"),
     ),
     // Not console code, but shipped the same way: the connection to pod
-    // nodes (`ansible_connection: kubectl`), which ansible-core lacks.
+    // nodes (`ansible_connection: kubectl`), which ansible-core lacks, and
+    // the `local` connection that keeps untrusted playbooks off the executor.
     (
         "connection/kubectl.py",
         include_str!("plugins/connection/kubectl.py"),
     ),
+    (
+        "connection/local.py",
+        include_str!("plugins/connection/local.py"),
+    ),
 ];
 
-/// Where a build's plugins are written: `{work}/ansible-plugins`.
-pub fn plugin_dir(work_root: &Path) -> PathBuf {
-    work_root.join("ansible-plugins")
+/// Where a build's plugins are written: `{ansible dir}/plugins`, read-only
+/// to its playbooks.
+pub fn plugin_dir(ansible_dir: &Path) -> PathBuf {
+    ansible_dir.join("plugins")
 }
 
 /// Where the console logs of hosts on the executor's machine go:
@@ -79,10 +85,9 @@ pub fn local_log_dir(work_root: &Path) -> PathBuf {
     work_root.join("console-logs")
 }
 
-/// Writes the plugins into the build's work dir and makes its local log dir.
-pub async fn install_plugins(work_root: &Path) -> io::Result<()> {
-    tokio::fs::create_dir_all(local_log_dir(work_root)).await?;
-    let dir = plugin_dir(work_root);
+/// Writes the plugins into the build's ansible dir.
+pub async fn install_plugins(ansible_dir: &Path) -> io::Result<()> {
+    let dir = plugin_dir(ansible_dir);
     for (path, text) in PLUGINS {
         let file = dir.join(path);
         if let Some(parent) = file.parent() {
@@ -93,18 +98,25 @@ pub async fn install_plugins(work_root: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// The `[defaults]` lines of ansible.cfg that enable the plugins; Ansible's
-/// default search paths stay after them.
-pub fn ansible_cfg_lines(work_root: &Path) -> String {
-    let dir = plugin_dir(work_root);
+/// The `[defaults]` lines of ansible.cfg that enable the plugins, then
+/// the system-wide plugin folders. Ansible's home (the root of its default
+/// plugin, role and collection paths) is a read-only folder of the build:
+/// under `~`, the work dir, an untrusted playbook could leave a plugin that
+/// a later trusted playbook would load.
+pub fn ansible_cfg_lines(ansible_dir: &Path) -> String {
+    let dir = plugin_dir(ansible_dir);
     let dir = dir.display();
+    let home = ansible_dir.join("home");
+    let home = home.display();
+    let system = "/usr/share/ansible/plugins";
     format!(
-        "stdout_callback = portcullis_stream\n\
-         callback_plugins = {dir}/callback:~/.ansible/plugins/callback:/usr/share/ansible/plugins/callback\n\
-         action_plugins = {dir}/action:~/.ansible/plugins/action:/usr/share/ansible/plugins/action\n\
-         connection_plugins = {dir}/connection:~/.ansible/plugins/connection:/usr/share/ansible/plugins/connection\n\
-         library = {dir}/library:~/.ansible/plugins/modules:/usr/share/ansible/plugins/modules\n\
-         module_utils = {dir}/module_utils:~/.ansible/plugins/module_utils:/usr/share/ansible/plugins/module_utils\n"
+        "home = {home}\n\
+         stdout_callback = portcullis_stream\n\
+         callback_plugins = {dir}/callback:{system}/callback\n\
+         action_plugins = {dir}/action:{system}/action\n\
+         connection_plugins = {dir}/connection:{system}/connection\n\
+         library = {dir}/library:{system}/modules\n\
+         module_utils = {dir}/module_utils:{system}/module_utils\n"
     )
 }
 

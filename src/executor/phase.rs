@@ -11,6 +11,7 @@ use tokio::process::Command;
 use tokio::time::Instant;
 
 use super::console;
+use super::containment::Containment;
 use super::job_output::JobOutput;
 use super::process::{self, ProcessEnd};
 use super::workspace::{PreparedPlaybook, Workspace};
@@ -55,6 +56,11 @@ pub struct Runner<'a> {
     pub build_uuid: &'a str,
     /// Seconds pre-run and run may take together; `None`: unbounded.
     pub timeout: Option<u64>,
+    /// The build's user, sandbox and limits.
+    pub containment: &'a Containment,
+    /// The nodes run on the executor's machine, comma-separated: the only
+    /// hosts but the executor's own an untrusted playbook runs code on locally.
+    pub local_nodes: String,
 }
 
 impl Runner<'_> {
@@ -70,10 +76,10 @@ impl Runner<'_> {
 
     /// Writes the console plugins and picks the build's local console port.
     async fn prepare_console(&self) -> Result<u16, ExecutorError> {
-        let work = &self.workspace.paths.work_root;
+        let paths = &self.workspace.paths;
         let failed =
             |what: &str, e: std::io::Error| ExecutorError::Workspace(format!("{what}: {e}"));
-        console::install_plugins(work)
+        console::install_plugins(&paths.ansible_dir)
             .await
             .map_err(|e| failed("installing the console plugins", e))?;
         console::free_local_port().map_err(|e| failed("choosing a console port", e))
@@ -98,31 +104,23 @@ impl Runs<'_, '_> {
             .map(|secs| Instant::now() + Duration::from_secs(secs));
         let phases = &self.runner.workspace.phases;
         let mut result = BuildResult::Success;
-        for (index, playbook) in phases.pre_run.iter().enumerate() {
-            let end = self.run_one(Phase::Pre, index, playbook, deadline, None, output);
-            match end.await? {
-                ProcessEnd::Exited(true) => {}
-                // Zuul would retry a build whose pre-run failed; retries do
-                // not exist yet, so the build fails.
-                ProcessEnd::Exited(false) => result = BuildResult::Failure,
-                ProcessEnd::TimedOut => result = BuildResult::TimedOut,
-            }
-            if result != BuildResult::Success {
-                break;
-            }
-        }
-        let pre_ok = result == BuildResult::Success;
-        if pre_ok {
-            for (index, playbook) in phases.run.iter().enumerate() {
-                let end = self.run_one(Phase::Run, index, playbook, deadline, None, output);
-                match end.await? {
-                    ProcessEnd::Exited(true) => {}
-                    ProcessEnd::Exited(false) => result = BuildResult::Failure,
-                    ProcessEnd::TimedOut => result = BuildResult::TimedOut,
-                }
-                if result != BuildResult::Success {
-                    break;
-                }
+        let mut pre_ok = true;
+        // Zuul would retry a build whose pre-run failed; retries do not exist
+        // yet, so the build fails.
+        'phases: for (phase, playbooks) in
+            [(Phase::Pre, &phases.pre_run), (Phase::Run, &phases.run)]
+        {
+            for (index, playbook) in playbooks.iter().enumerate() {
+                let end = self.run_one(phase, index, playbook, deadline, None, output);
+                result = match end.await? {
+                    ProcessEnd::Exited(true) => continue,
+                    ProcessEnd::Exited(false) => BuildResult::Failure,
+                    ProcessEnd::TimedOut => BuildResult::TimedOut,
+                    // A build over a limit is a runaway: nothing more of it runs.
+                    limit => return Ok(self.over_limit(limit, output)),
+                };
+                pre_ok = phase != Phase::Pre;
+                break 'phases;
             }
         }
         let success = result == BuildResult::Success;
@@ -131,11 +129,34 @@ impl Runs<'_, '_> {
         let post_may_override = pre_ok && result != BuildResult::TimedOut;
         for (index, playbook) in phases.post_run.iter().enumerate() {
             let end = self.run_one(Phase::Post, index, playbook, None, Some(success), output);
-            if end.await? != ProcessEnd::Exited(true) && post_may_override {
-                result = BuildResult::PostFailure;
+            match end.await? {
+                ProcessEnd::Exited(true) => {}
+                limit @ (ProcessEnd::DiskFull | ProcessEnd::OutputLimit) => {
+                    return Ok(self.over_limit(limit, output))
+                }
+                _ if post_may_override => result = BuildResult::PostFailure,
+                _ => {}
             }
         }
         Ok(result)
+    }
+
+    /// The result of a build ended by a limit, told in its log.
+    fn over_limit(&self, end: ProcessEnd, output: &JobOutput) -> BuildResult {
+        let limits = &self.runner.containment.limits;
+        if end == ProcessEnd::DiskFull {
+            output.line(&format!(
+                "ERROR: the build's dirs hold more than its disk limit of {} MiB; it was ended",
+                limits.disk >> 20
+            ));
+            BuildResult::DiskFull
+        } else {
+            output.line(&format!(
+                "ERROR: a playbook printed more than the output limit of {} MiB; the build was ended",
+                limits.output >> 20
+            ));
+            BuildResult::Error
+        }
     }
 
     async fn run_one(
@@ -149,12 +170,13 @@ impl Runs<'_, '_> {
     ) -> Result<ProcessEnd, ExecutorError> {
         let name = phase.banner();
         output.line(&format!("{name} START: [{}]", playbook.banner));
-        let secrets = secrets::write(&self.runner.workspace.paths.work_root, playbook).await?;
-        let mut command = self.command(phase, index, playbook, success);
-        if let Some(file) = &secrets {
-            command.arg("-e").arg(format!("@{}", file.display()));
-        }
-        let end = process::run_to_end(command, self.runner.build_uuid, deadline, output).await;
+        let runner = self.runner;
+        let uid = runner.containment.user.uid;
+        let secrets = secrets::write(&runner.workspace.paths.build_dir, playbook, uid).await?;
+        let command = self.command(phase, index, playbook, success, secrets.as_deref())?;
+        let tag = (runner.build_uuid, Some(uid));
+        let limits = &runner.containment.limits;
+        let end = process::run_to_end(command, tag, deadline, limits, output).await;
         // Gone before any later playbook runs: only this one may see them.
         secrets::remove(secrets).await;
         let end = end.map_err(|source| ExecutorError::Spawn {
@@ -164,6 +186,8 @@ impl Runs<'_, '_> {
         let end_name = match end {
             ProcessEnd::Exited(_) => "RESULT_NORMAL",
             ProcessEnd::TimedOut => "RESULT_TIMED_OUT",
+            ProcessEnd::DiskFull => "RESULT_DISK_FULL",
+            ProcessEnd::OutputLimit => "RESULT_OUTPUT_LIMIT",
         };
         output.line(&format!("{name} END {end_name}: [{}]", playbook.banner));
         Ok(end)
@@ -180,16 +204,25 @@ impl Runs<'_, '_> {
         .to_string()
     }
 
+    /// The contained ansible-playbook run of `playbook`.
     fn command(
         &self,
         phase: Phase,
         index: usize,
         playbook: &PreparedPlaybook,
         success: Option<bool>,
-    ) -> Command {
+        secrets: Option<&Path>,
+    ) -> Result<Command, ExecutorError> {
         let workspace = self.runner.workspace;
         let paths = &workspace.paths;
         let mut command = Command::new(self.runner.ansible);
+        // First: it starts the environment afresh.
+        self.runner.containment.contain(
+            &mut command,
+            playbook.trusted,
+            secrets,
+            &self.runner.local_nodes,
+        )?;
         command
             .arg("-v")
             .arg(&playbook.path)
@@ -206,12 +239,15 @@ impl Runs<'_, '_> {
             let value = if success { "True" } else { "False" };
             command.arg("-e").arg(format!("zuul_success={value}"));
         }
+        if let Some(file) = secrets {
+            command.arg("-e").arg(format!("@{}", file.display()));
+        }
         command
             .current_dir(&paths.work_root)
             .env("ANSIBLE_CONFIG", &workspace.ansible_cfg)
             .env("ANSIBLE_FORCE_COLOR", "0")
             .env("ANSIBLE_NOCOLOR", "1")
             .env("PYTHONUNBUFFERED", "1");
-        command
+        Ok(command)
     }
 }

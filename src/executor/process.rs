@@ -4,7 +4,8 @@
 //! The process group alone is not enough: ansible-core's workers call
 //! `setsid()`, leaving the group. So every process is also tagged with the
 //! build's uuid in its environment (which descendants inherit), and killing
-//! sweeps /proc for the tag as well.
+//! sweeps /proc for the tag as well, and for the build's own user, which a
+//! process that cleared its environment still has.
 
 use std::io;
 use std::process::{ExitStatus, Stdio};
@@ -18,6 +19,7 @@ use tokio::process::{Child, Command};
 use tokio::time::Instant;
 
 use super::job_output::JobOutput;
+use super::limits::Limits;
 
 /// How long a drop waits for the killed leader to become reapable before
 /// leaving it to tokio's orphan reaper; SIGKILL normally lands within a few ms.
@@ -42,16 +44,21 @@ pub const BUILD_TAG_VAR: &str = "PORTCULLIS_BUILD_UUID";
 pub struct ProcessGroup {
     child: Child,
     pgid: Pid,
-    /// `PORTCULLIS_BUILD_UUID=...` as found in /proc/{pid}/environ.
-    tag: String,
+    /// `PORTCULLIS_BUILD_UUID=...` as found in /proc/{pid}/environ, and the build's user.
+    tag: Tag,
     /// True once everything was killed after the leader was reaped.
     finished: bool,
 }
 
 impl ProcessGroup {
     /// Spawns `command` as the leader of a new process group tagged with
-    /// `build_uuid`, stdout and stderr piped.
-    pub fn spawn(mut command: Command, build_uuid: &str) -> io::Result<ProcessGroup> {
+    /// `build_uuid` (and whose processes run as `uid`, if given), stdout and
+    /// stderr piped.
+    pub fn spawn(
+        mut command: Command,
+        build_uuid: &str,
+        uid: Option<u32>,
+    ) -> io::Result<ProcessGroup> {
         command
             .env(BUILD_TAG_VAR, build_uuid)
             .process_group(0)
@@ -66,7 +73,10 @@ impl ProcessGroup {
         Ok(ProcessGroup {
             child,
             pgid,
-            tag: format!("{BUILD_TAG_VAR}={build_uuid}"),
+            tag: Tag {
+                env: format!("{BUILD_TAG_VAR}={build_uuid}"),
+                uid,
+            },
             finished: false,
         })
     }
@@ -104,11 +114,38 @@ impl ProcessGroup {
     }
 }
 
-/// SIGKILLs every live process whose environment holds `tag`, until a scan
-/// finds none (a process may fork between a scan and its kill).
-fn kill_tagged(tag: &str) {
+/// What marks a process as the build's.
+#[derive(Debug)]
+struct Tag {
+    /// The `VAR=uuid` entry of its environment.
+    env: String,
+    /// The build's own user, if it has one.
+    uid: Option<u32>,
+}
+
+impl Tag {
+    fn marks(&self, proc_dir: &std::path::Path) -> bool {
+        if let Some(uid) = self.uid {
+            // The directory of a process belongs to its effective user.
+            use std::os::unix::fs::MetadataExt;
+            if std::fs::metadata(proc_dir).is_ok_and(|m| m.uid() == uid) {
+                return true;
+            }
+        }
+        // Unreadable: gone, or not ours. Zombies read as empty.
+        std::fs::read(proc_dir.join("environ")).is_ok_and(|environ| {
+            environ
+                .split(|b| *b == 0)
+                .any(|var| var == self.env.as_bytes())
+        })
+    }
+}
+
+/// SIGKILLs every live process `tag` marks, until a scan finds none (a
+/// process may fork between a scan and its kill).
+fn kill_tagged(tag: &Tag) {
     for _ in 0..SWEEP_ROUNDS {
-        let pids = tagged_processes(tag.as_bytes());
+        let pids = tagged_processes(tag);
         if pids.is_empty() {
             return;
         }
@@ -116,10 +153,13 @@ fn kill_tagged(tag: &str) {
             let _ = kill(pid, Signal::SIGKILL);
         }
     }
-    tracing::warn!(tag, "processes of a build survive repeated SIGKILLs");
+    tracing::warn!(
+        tag = tag.env,
+        "processes of a build survive repeated SIGKILLs"
+    );
 }
 
-fn tagged_processes(tag: &[u8]) -> Vec<Pid> {
+fn tagged_processes(tag: &Tag) -> Vec<Pid> {
     // Without /proc (not Linux) only the process group is killed.
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
@@ -128,12 +168,7 @@ fn tagged_processes(tag: &[u8]) -> Vec<Pid> {
         .flatten()
         .filter_map(|entry| {
             let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
-            // Unreadable: gone, or not ours. Zombies read as empty.
-            let environ = std::fs::read(entry.path().join("environ")).ok()?;
-            environ
-                .split(|b| *b == 0)
-                .any(|var| var == tag)
-                .then_some(Pid::from_raw(pid))
+            tag.marks(&entry.path()).then_some(Pid::from_raw(pid))
         })
         .collect()
 }
@@ -178,17 +213,23 @@ pub enum ProcessEnd {
     Exited(bool),
     /// It ran past its deadline and was killed.
     TimedOut,
+    /// The build's dirs grew past the disk limit; it was killed.
+    DiskFull,
+    /// It printed more than the output limit; it was killed.
+    OutputLimit,
 }
 
-/// Runs `command`, tagged with `build_uuid`, to its end or `deadline`,
-/// relaying each output line to `output` (see [`JobOutput::relay`]).
+/// Runs `command`, tagged with `build_uuid` (and running as `uid`), to its
+/// end, its `deadline` or a broken limit, relaying each output line to
+/// `output` (see [`JobOutput::relay`]).
 pub async fn run_to_end(
     command: Command,
-    build_uuid: &str,
+    (build_uuid, uid): (&str, Option<u32>),
     deadline: Option<Instant>,
+    limits: &Limits,
     output: &JobOutput,
 ) -> io::Result<ProcessEnd> {
-    let mut group = ProcessGroup::spawn(command, build_uuid)?;
+    let mut group = ProcessGroup::spawn(command, build_uuid, uid)?;
     let mut lines = group.output_lines();
     let expired = async {
         match deadline {
@@ -197,24 +238,45 @@ pub async fn run_to_end(
         }
     };
     tokio::pin!(expired);
+    let disk_full = limits.disk_exceeded();
+    tokio::pin!(disk_full);
+    let mut printed = 0u64;
     let mut lines_done = false;
-    let end = loop {
+    let killed = loop {
         tokio::select! {
             line = lines.next(), if !lines_done => match line {
-                Some(line) => output.relay(&line),
+                Some(line) => {
+                    printed += line.len() as u64 + 1;
+                    if printed > limits.output {
+                        break ProcessEnd::OutputLimit;
+                    }
+                    output.relay(&line);
+                }
                 None => lines_done = true,
             },
-            exit = group.wait() => break ProcessEnd::Exited(exit?.success()),
-            () = &mut expired => {
-                group.kill().await?;
-                break ProcessEnd::TimedOut;
-            }
+            exit = group.wait() => return finish(exit?, lines, lines_done, output).await,
+            () = &mut expired => break ProcessEnd::TimedOut,
+            () = &mut disk_full => break ProcessEnd::DiskFull,
         }
     };
+    group.kill().await?;
+    // What it printed past a limit is dropped; the executor says why it ended.
+    if killed != ProcessEnd::OutputLimit && !lines_done {
+        drain(lines, output).await;
+    }
+    Ok(killed)
+}
+
+async fn finish(
+    status: ExitStatus,
+    lines: BoxStream<'static, String>,
+    lines_done: bool,
+    output: &JobOutput,
+) -> io::Result<ProcessEnd> {
     if !lines_done {
         drain(lines, output).await;
     }
-    Ok(end)
+    Ok(ProcessEnd::Exited(status.success()))
 }
 
 /// Writes the lines still in the pipes once every process is dead.

@@ -162,7 +162,7 @@ async fn dropping_a_running_build_kills_every_process_it_started() {
     within_a_minute(async {
         let fixture = playbooks();
         let executor = fixture.executor().await;
-        let fifo = fixture.dir.path().join("started");
+        let fifo = fixture.shared_dir().join("started");
         support::make_fifo(&fifo);
         let mut job = job(vec![fixture.playbook("playbooks/signal.yaml")]);
         job.vars.insert("fifo".into(), json!(fifo));
@@ -196,7 +196,7 @@ async fn log_subscribers_receive_lines_while_the_build_still_runs() {
         let hub = LogHub::new();
         let log = live_log(&hub, "live-1");
         let mut sub = hub.subscribe("live-1").unwrap();
-        let release = fixture.dir.path().join("release");
+        let release = fixture.shared_dir().join("release");
         let mut job = job(vec![fixture.playbook("playbooks/wait.yaml")]);
         job.vars.insert("release_file".into(), json!(release));
         let build = tokio::spawn(executor.run(request(&fixture, "live-1", job), log));
@@ -266,8 +266,9 @@ async fn nodes_of_the_nodeset_run_their_tasks_locally() {
             .run(request(&fixture, "nodes-1", job), live_log(&LogHub::new(), "nodes-1"))
             .await;
 
-        assert_eq!(outcome.result, BuildResult::Success, "{outcome:?}");
-        assert!(fixture.job_output("nodes-1").contains("on alpha"));
+        let output = fixture.job_output("nodes-1");
+        assert_eq!(outcome.result, BuildResult::Success, "{output}");
+        assert!(output.contains("on alpha"));
     })
     .await;
 }
@@ -322,7 +323,8 @@ async fn builds_starting_together_share_an_existing_auto_venv() {
 
         assert_eq!(
             (a.result, b.result),
-            (BuildResult::Success, BuildResult::Success)
+            (BuildResult::Success, BuildResult::Success),
+            "{a:?} {b:?}"
         );
         assert!(
             !bin.join("pip").exists(),

@@ -9,25 +9,34 @@ use serde_json::{json, Map, Value};
 /// The folders of one build, as the job sees them in `zuul.executor`.
 #[derive(Debug, Clone)]
 pub struct BuildPaths {
-    /// `{state}/builds/{uuid}`: the work dir.
+    /// `{state}/builds/{uuid}`: everything of the build but its logs.
+    pub build_dir: PathBuf,
+    /// `{build}/work`: the one folder of the build its playbooks may write.
     pub work_root: PathBuf,
+    /// `{build}/ansible`: ansible.cfg, inventory, vars and plugins, which
+    /// playbooks read and may not change (a later, trusted one reads them too).
+    pub ansible_dir: PathBuf,
     /// `{state}/logs/{uuid}`: the log dir the web serves.
     pub log_root: PathBuf,
     /// `{work}/src`: where the item's project is checked out.
     pub src_root: PathBuf,
-    /// `{work}/inventory.yaml`.
+    /// `{build}/ansible/inventory.yaml`.
     pub inventory_file: PathBuf,
 }
 
 impl BuildPaths {
     /// The folders of build `uuid` under `state_dir`.
     pub fn new(state_dir: &Path, uuid: &str) -> BuildPaths {
-        let work_root = state_dir.join("builds").join(uuid);
+        let build_dir = state_dir.join("builds").join(uuid);
+        let work_root = build_dir.join("work");
+        let ansible_dir = build_dir.join("ansible");
         BuildPaths {
             log_root: state_dir.join("logs").join(uuid),
             src_root: work_root.join("src"),
-            inventory_file: work_root.join("inventory.yaml"),
+            inventory_file: ansible_dir.join("inventory.yaml"),
             work_root,
+            ansible_dir,
+            build_dir,
         }
     }
 }

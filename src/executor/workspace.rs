@@ -9,7 +9,7 @@ use portcullis_actors::BuildRequest;
 use portcullis_config::PlaybookRef;
 
 use super::vars::{self, BuildPaths};
-use super::ExecutorError;
+use super::{untrusted, ExecutorError};
 use crate::merger::Merger;
 
 /// Checks out a project's repo at a commit as a work tree in a folder.
@@ -50,6 +50,8 @@ pub struct PreparedPlaybook {
     /// The secrets this playbook sees, as variables (decrypted); written for
     /// its run only (see `phase.rs`).
     pub secrets: portcullis_config::job::Vars,
+    /// Whether it comes from a config project (Zuul's trusted context).
+    pub trusted: bool,
 }
 
 /// The prepared playbooks of a build, by phase.
@@ -68,9 +70,9 @@ pub struct Phases {
 pub struct Workspace {
     /// The build's folders.
     pub paths: BuildPaths,
-    /// `{work}/ansible.cfg`.
+    /// `{ansible dir}/ansible.cfg`.
     pub ansible_cfg: PathBuf,
-    /// `{work}/zuul-vars.yaml`: `zuul` again as extra vars, so it reaches the
+    /// `{ansible dir}/zuul-vars.yaml`: `zuul` again as extra vars, so it reaches the
     /// implicit localhost and wins over any job variable.
     pub zuul_vars_file: PathBuf,
     /// The playbooks to run.
@@ -85,13 +87,16 @@ pub async fn prepare(
 ) -> Result<Workspace, ExecutorError> {
     let work = &paths.work_root;
     create_dir(work).await?;
+    create_dir(&super::console::local_log_dir(work)).await?;
+    // Ansible's home, read-only in the sandbox (see `console::ansible_cfg_lines`).
+    create_dir(&paths.ansible_dir.join("home")).await?;
     create_dir(&paths.log_root).await?;
     for (connection, project, commit) in src_checkouts(request) {
         let src = work.join(vars::src_dir(project));
         checkout_into(checkout, connection, project, commit, &src).await?;
     }
 
-    let mut repos = PlaybookRepos::new(request, work);
+    let mut repos = PlaybookRepos::new(request, &paths.build_dir);
     let mut phases = Phases::default();
     for (refs, out) in [
         (&request.job.pre_run, &mut phases.pre_run),
@@ -105,9 +110,9 @@ pub async fn prepare(
 
     let zuul = vars::zuul_vars(request, &paths, &hostname().await);
     write_yaml(&paths.inventory_file, &vars::inventory(request, &zuul)).await?;
-    let zuul_vars_file = work.join("zuul-vars.yaml");
+    let zuul_vars_file = paths.ansible_dir.join("zuul-vars.yaml");
     write_yaml(&zuul_vars_file, &serde_json::json!({ "zuul": zuul })).await?;
-    let ansible_cfg = work.join("ansible.cfg");
+    let ansible_cfg = paths.ansible_dir.join("ansible.cfg");
     write_file(&ansible_cfg, ansible_cfg_text(&paths)).await?;
     Ok(Workspace {
         paths,
@@ -117,18 +122,19 @@ pub async fn prepare(
     })
 }
 
-/// Playbook checkouts, one per (context, project, commit), shared by playbooks.
+/// Playbook checkouts, one per (context, project, commit), shared by
+/// playbooks, under `{build}/trusted` and `{build}/untrusted`.
 struct PlaybookRepos<'r> {
     request: &'r BuildRequest,
-    work: &'r Path,
+    build_dir: &'r Path,
     dirs: HashMap<(bool, String, String, String), PathBuf>,
 }
 
 impl<'r> PlaybookRepos<'r> {
-    fn new(request: &'r BuildRequest, work: &'r Path) -> Self {
+    fn new(request: &'r BuildRequest, build_dir: &'r Path) -> Self {
         PlaybookRepos {
             request,
-            work,
+            build_dir,
             dirs: HashMap::new(),
         }
     }
@@ -160,7 +166,7 @@ impl<'r> PlaybookRepos<'r> {
             Some(dir) => dir.clone(),
             None => {
                 let dir = self
-                    .work
+                    .build_dir
                     .join(context)
                     .join(format!("project_{}", self.dirs.len()))
                     .join(&playbook.project);
@@ -176,9 +182,14 @@ impl<'r> PlaybookRepos<'r> {
                 dir
             }
         };
+        let path = dir.join(&playbook.path);
+        if !playbook.trusted {
+            untrusted::refuse_plugins(&dir, &path).await?;
+        }
         Ok(PreparedPlaybook {
             secrets: playbook.secrets.clone(),
-            path: dir.join(&playbook.path),
+            trusted: playbook.trusted,
+            path,
             banner: format!(
                 "{context} : {}/{}/{}@{}",
                 playbook.connection, playbook.project, playbook.path, playbook.branch
@@ -284,7 +295,7 @@ fn ansible_cfg_text(paths: &BuildPaths) -> String {
          [connection]\n\
          pipelining = True\n",
         inventory = paths.inventory_file.display(),
-        console = super::console::ansible_cfg_lines(&paths.work_root),
+        console = super::console::ansible_cfg_lines(&paths.ansible_dir),
     )
 }
 

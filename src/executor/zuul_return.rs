@@ -44,8 +44,8 @@ pub fn results_file(work_root: &Path) -> PathBuf {
 }
 
 /// Writes the `zuul_return` action plugin into the build's plugin folder.
-pub async fn install(work_root: &Path) -> Result<(), ZuulReturnError> {
-    let path = console::plugin_dir(work_root)
+pub async fn install(ansible_dir: &Path) -> Result<(), ZuulReturnError> {
+    let path = console::plugin_dir(ansible_dir)
         .join("action")
         .join("zuul_return.py");
     let io = |source| ZuulReturnError::Io {
@@ -59,9 +59,12 @@ pub async fn install(work_root: &Path) -> Result<(), ZuulReturnError> {
 }
 
 /// The data the build returned; `Value::Null` when it returned none.
+///
+/// The file is the job's to write, so it is read only as a plain file of at
+/// most [`MAX_RESULTS`] bytes, never through a symlink the job put there.
 pub async fn read(work_root: &Path) -> Result<Value, ZuulReturnError> {
     let path = results_file(work_root);
-    let bytes = match tokio::fs::read(&path).await {
+    let bytes = match read_plain_file(&path).await {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Value::Null),
         Err(source) => return Err(ZuulReturnError::Io { path, source }),
@@ -72,6 +75,27 @@ pub async fn read(work_root: &Path) -> Result<Value, ZuulReturnError> {
         .get_mut("data")
         .map(Value::take)
         .unwrap_or(Value::Null))
+}
+
+/// The most returned data a build may leave.
+const MAX_RESULTS: u64 = 16 * 1024 * 1024;
+
+async fn read_plain_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let mut options = tokio::fs::OpenOptions::new();
+    options
+        .read(true)
+        .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits() | nix::fcntl::OFlag::O_NONBLOCK.bits());
+    let file = options.open(path).await?;
+    let meta = file.metadata().await?;
+    if !meta.is_file() || meta.len() > MAX_RESULTS {
+        return Err(std::io::Error::other(format!(
+            "not a plain file of at most {MAX_RESULTS} bytes"
+        )));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_RESULTS).read_to_end(&mut bytes).await?;
+    Ok(bytes)
 }
 
 /// The variables a build gets from its parents' returned data: every key but `zuul`.

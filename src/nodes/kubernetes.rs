@@ -591,6 +591,15 @@ impl PodLease {
             .collect()
     }
 
+    /// The host files the build's playbooks read to reach the pods (each
+    /// pod's kubeconfig and kubectl), which the build sandbox must show.
+    pub fn sandbox_files(&self) -> Vec<PathBuf> {
+        self.pods
+            .iter()
+            .flat_map(|pod| [pod.kubeconfig.clone(), pod.kubectl.clone()])
+            .collect()
+    }
+
     /// Stops the tunnels, then deletes the pods and the build's namespace
     /// (nothing if a shutdown did so already).
     pub async fn release(mut self) {

@@ -8,12 +8,15 @@ use std::process::Command;
 
 use portcullis_actors::event::ItemRef;
 use portcullis_actors::{BuildLog, BuildRequest, LogHub};
+use portcullis_config::nodeset::{Node, Nodeset};
 use portcullis_config::{FrozenJob, PlaybookRef};
 use tempfile::TempDir;
 
 use crate::executor::{ansible, AnsibleExecutor, ExecutorSettings};
 use crate::merger::Merger;
-use portcullis_config::server::{AnsiblePlaybook, Connection, GitConnection};
+use portcullis_config::server::{
+    AnsiblePlaybook, Connection, ExecutorConfig, GitConnection, SandboxPaths,
+};
 
 /// The project every test build is for.
 pub const PROJECT: &str = "org/widget";
@@ -62,15 +65,18 @@ pub const FAIL: &str = "- hosts: localhost
       fail:
         msg: deliberately failing
 ";
+// Untrusted playbooks run no code on the executor itself, so the ones
+// with commands run on the build's local node, `node`.
+
 /// Sleeps ten minutes.
-pub const SLEEP: &str = "- hosts: localhost
+pub const SLEEP: &str = "- hosts: node
   gather_facts: false
   tasks:
     - name: sleep long
       shell: sleep 600
 ";
 /// Writes to the `fifo` var, then sleeps ten minutes.
-pub const SIGNAL_THEN_SLEEP: &str = "- hosts: localhost
+pub const SIGNAL_THEN_SLEEP: &str = "- hosts: node
   gather_facts: false
   tasks:
     - name: signal then sleep
@@ -85,7 +91,7 @@ pub const POST: &str = "- hosts: localhost
         msg: \"run succeeded: {{ zuul_success }}\"
 ";
 /// Waits for the file named by the `release_file` var.
-pub const WAIT: &str = "- hosts: localhost
+pub const WAIT: &str = "- hosts: node
   gather_facts: false
   tasks:
     - name: wait for the test
@@ -161,6 +167,18 @@ impl Fixture {
         self.dir.path().join("repos").join(PROJECT)
     }
 
+    /// A folder the host and untrusted playbooks share, writable by both
+    /// (given to the sandbox as an `untrusted-rw-paths` entry).
+    pub fn shared_dir(&self) -> PathBuf {
+        let dir = self.dir.path().join("shared");
+        if !dir.exists() {
+            std::fs::create_dir(&dir).unwrap();
+            let anyone = std::os::unix::fs::PermissionsExt::from_mode(0o777);
+            std::fs::set_permissions(&dir, anyone).unwrap();
+        }
+        dir
+    }
+
     /// The executor's state dir.
     pub fn state_dir(&self) -> PathBuf {
         self.dir.path().join("state")
@@ -176,7 +194,14 @@ impl Fixture {
     pub fn executor_with(&self, ansible_playbook: AnsiblePlaybook) -> AnsibleExecutor {
         AnsibleExecutor::new(ExecutorSettings {
             state_dir: self.state_dir(),
-            ansible_playbook,
+            config: ExecutorConfig {
+                ansible_playbook,
+                sandbox_paths: SandboxPaths {
+                    untrusted_rw: vec![self.shared_dir()],
+                    ..SandboxPaths::default()
+                },
+                ..ExecutorConfig::default()
+            },
             merger: self.merger(),
             web_root: WEB_ROOT.to_string(),
         })
@@ -218,7 +243,8 @@ impl Fixture {
     }
 }
 
-/// A job running `run` with no timeout; tests adjust the rest.
+/// A job running `run` with no timeout on one local node, `node`; tests
+/// adjust the rest.
 pub fn job(run: Vec<PlaybookRef>) -> FrozenJob {
     FrozenJob {
         name: "unit".into(),
@@ -227,7 +253,14 @@ pub fn job(run: Vec<PlaybookRef>) -> FrozenJob {
         pre_run: vec![],
         run,
         post_run: vec![],
-        nodeset: Default::default(),
+        nodeset: Nodeset {
+            name: "one".into(),
+            nodes: vec![Node {
+                name: "node".into(),
+                label: "small".into(),
+            }],
+            groups: vec![],
+        },
         timeout: None,
         voting: true,
         vars: serde_json::Map::new(),
@@ -290,7 +323,12 @@ pub fn processes_of_build(uuid: &str) -> Vec<u32> {
 
 /// Creates a named pipe: a test blocks reading it until a task writes to it.
 pub fn make_fifo(path: &Path) {
-    let status = Command::new("mkfifo").arg(path).status().unwrap();
+    // Anyone may write: the build's user is not the test's.
+    let status = Command::new("mkfifo")
+        .args(["-m", "0666"])
+        .arg(path)
+        .status()
+        .unwrap();
     assert!(status.success());
 }
 

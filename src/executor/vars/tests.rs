@@ -65,11 +65,11 @@ fn zuul_vars_name_the_project_ref_and_build_as_zuul_does() {
     assert_eq!(zuul["voting"], false);
     assert_eq!(zuul["timeout"], 30);
     assert_eq!(zuul["executor"]["hostname"], "exec-1");
-    assert_eq!(zuul["executor"]["work_root"], "/state/builds/b-1");
+    assert_eq!(zuul["executor"]["work_root"], "/state/builds/b-1/work");
     assert_eq!(zuul["executor"]["log_root"], "/state/logs/b-1");
     assert_eq!(
         zuul["executor"]["inventory_file"],
-        "/state/builds/b-1/inventory.yaml"
+        "/state/builds/b-1/ansible/inventory.yaml"
     );
     assert_eq!(
         zuul["projects"]["local/org/widget"]["commit"],
