@@ -198,10 +198,11 @@ impl Merger {
         let _guard = lock.lock().await;
         let cache = self.ensure_cache(connection, project).await?;
         ensure_commit(&cache, &url, project, commit).await?;
-        // A local clone hardlinks the cache's objects: fast, and unlike --shared it
-        // keeps working if the cache later prunes objects of deleted branches.
+        // Copies, not hardlinks, of the cache's objects: a build's user owns its
+        // workspace, and owning an inode shared with the cache would let it
+        // rewrite what every later build and merge reads.
         Git::new(None)
-            .args(["clone", "--quiet", "--no-checkout"])
+            .args(["clone", "--quiet", "--no-checkout", "--no-hardlinks"])
             .arg(&cache)
             .arg(dest)
             .output()

@@ -7,6 +7,7 @@
 //! | [`ansible`] | one shared ansible-core venv for every test process |
 //! | [`postgres`] | a fresh PostgreSQL database per test |
 //! | [`repo`] | git repos the tests commit to, as a developer would push |
+//! | [`shared`] | folders a test shares with the sandboxed jobs it runs |
 //! | [`server`] | [`TestServer`]: a `portcullis serve` process over a scenario's repos |
 //! | [`tunnel_harness`] | tunnels on the simulated cluster with the real kubectl |
 //! | [`wait`] | waiting for a condition with a deadline, never a bare sleep |
@@ -20,6 +21,7 @@ pub mod postgres;
 pub mod repo;
 pub mod review;
 pub mod server;
+pub mod shared;
 pub mod token;
 pub mod tunnel_harness;
 pub mod wait;

@@ -17,7 +17,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::server::TENANT;
+use crate::server::{BASE_JOB, TENANT};
 use crate::{wait, Repo, TestServer};
 
 /// A project stanza running the gatekeeper job in `pipelines`, in the shared
@@ -160,9 +160,6 @@ pub async fn change_number(server: &TestServer, proposal: &Proposal) -> u64 {
     .await
 }
 
-/// The `base` job every job inherits from.
-const BASE_JOB: &str = "- job: {name: base, parent: null}\n";
-
 /// The config project's zuul.yaml: `gate`, a dependent pipeline of changes
 /// that merges on success, with `window` as given (e.g. `"    window: 4\n"`),
 /// and the change queue `integrated` that projects may share.
@@ -196,9 +193,9 @@ pub struct JobGate {
 
 impl Default for JobGate {
     fn default() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = crate::shared::shared_tempdir();
         for sub in ["gates", "records"] {
-            std::fs::create_dir(dir.path().join(sub)).expect("mkdir");
+            crate::shared::shared_dir(&dir.path().join(sub));
         }
         JobGate { dir }
     }
@@ -231,9 +228,9 @@ impl JobGate {
         let (gates, records) = (self.gates(), self.records());
         let (gates, records) = (gates.display(), records.display());
         format!(
-            "- hosts: localhost\n  gather_facts: false\n  tasks:\n\
+            "- hosts: all\n  gather_facts: false\n  tasks:\n\
              \x20   - name: Record the tree under test\n\
-             \x20     ansible.builtin.shell: \"echo $(ls {tree}/changes 2>/dev/null) >> {records}/{{{{ zuul.newrev }}}}\"\n\
+             \x20     ansible.builtin.shell: \"umask 0; echo $(ls {tree}/changes 2>/dev/null) >> {records}/{{{{ zuul.newrev }}}}\"\n\
              \x20   - name: Wait for the test to release this change\n\
              \x20     ansible.builtin.shell: \"until [ -e {gates}/all ] || [ -e {gates}/{{{{ zuul.newrev }}}} ]; do sleep 0.05; done\"\n\
              \x20     timeout: 170\n\

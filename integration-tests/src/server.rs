@@ -15,7 +15,9 @@ use crate::{ansible, wait, Repo};
 /// The tenant every scenario defines.
 pub const TENANT: &str = "example";
 
-/// The config project's zuul.yaml: a `post` pipeline on every branch and a `base` job.
+/// The config project's zuul.yaml: a `post` pipeline on every branch and a
+/// `base` job on one node, `node`, run on the executor's machine (untrusted
+/// playbooks may run commands there, never on `localhost`).
 pub const BASE_CONFIG: &str = r#"
 - pipeline:
     name: post
@@ -29,7 +31,15 @@ pub const BASE_CONFIG: &str = r#"
     name: base
     parent: null
     description: The base job every job inherits from.
+    nodeset: {nodes: [{name: node, label: local}]}
 "#;
+
+/// A variable of every test server's environment, and its value: no build may see it.
+pub const SERVER_CANARY: (&str, &str) = ("PORTCULLIS_TEST_CANARY", "canary-9d1f3e");
+
+/// A `base` job as [`BASE_CONFIG`]'s, on one line for configs of their own.
+pub const BASE_JOB: &str =
+    "- job: {name: base, parent: null, nodeset: {nodes: [{name: node, label: local}]}}\n";
 
 /// What a test server starts with.
 pub struct Scenario {
@@ -47,6 +57,8 @@ pub struct Scenario {
     pub tenant_options: String,
     /// Top-level items appended to the tenant file (e.g. `- admin-rule:`).
     pub tenant_items: String,
+    /// Folders only trusted playbooks may write, besides the shared one.
+    pub trusted_rw: Vec<PathBuf>,
 }
 
 impl Default for Scenario {
@@ -59,6 +71,7 @@ impl Default for Scenario {
             server_extra: String::new(),
             tenant_options: String::new(),
             tenant_items: String::new(),
+            trusted_rw: Vec::new(),
         }
     }
 }
@@ -66,6 +79,7 @@ impl Default for Scenario {
 /// A running server, its temp dir and the repos it polls.
 pub struct TestServer {
     dir: TempDir,
+    shared: TempDir,
     child: Option<Child>,
     /// `http://127.0.0.1:PORT`
     pub base_url: String,
@@ -101,6 +115,7 @@ impl TestServer {
         write_configs(&dir, &scenario, port).await;
         TestServer {
             dir,
+            shared: crate::shared::shared_tempdir(),
             child: None,
             base_url: format!("http://127.0.0.1:{port}"),
             config,
@@ -119,6 +134,16 @@ impl TestServer {
         Repo::open(&self.dir.path().join("repos").join(name))
     }
 
+    /// The path of `name` in a folder of this server's that its builds may read and write.
+    pub fn shared_file(&self, name: &str) -> PathBuf {
+        self.shared.path().join(name)
+    }
+
+    /// The server process's pid, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// The state dir.
     pub fn state_dir(&self) -> PathBuf {
         self.dir.path().join("state")
@@ -131,6 +156,7 @@ impl TestServer {
             .args(["serve", "--config"])
             .arg(self.config_path())
             .env("RUST_LOG", "info,portcullis=debug,portcullis_actors=debug")
+            .env(SERVER_CANARY.0, SERVER_CANARY.1)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr)
@@ -341,10 +367,15 @@ async fn write_configs(dir: &TempDir, scenario: &Scenario, port: u16) {
         Some(url) => format!("database: {{url: \"{url}\"}}\n"),
         None => String::new(),
     };
+    let shared = format!("{:?}", crate::shared::shared_root());
+    let trusted_rw: Vec<String> = std::iter::once(shared.clone())
+        .chain(scenario.trusted_rw.iter().map(|p| format!("{p:?}")))
+        .collect();
+    let trusted_rw = trusted_rw.join(", ");
     let server = format!(
         "state-dir: state\n{database}web: {{listen: \"127.0.0.1:{port}\"}}\ntenant-config: main.yaml\n\
          connections:\n  local: {{driver: git, baseurl: repos, poll-delay: {}}}\n\
-         executor: {{ansible-playbook: \"{}\"}}\n{}",
+         executor: {{ansible-playbook: \"{}\", trusted-rw-paths: [{trusted_rw}], untrusted-rw-paths: [{shared}]}}\n{}",
         scenario.poll_delay,
         ansible.display(),
         scenario.server_extra,

@@ -35,10 +35,10 @@ pub(crate) async fn served_log(server: &TestServer, uuid: &str) -> String {
     log
 }
 
-/// True when `text` has `line` as streamed from the implicit localhost:
+/// True when `text` has `line` as streamed from the job's node:
 /// stamped with the time the node printed it, then named after the host.
 fn streamed(text: &str, line: &str) -> bool {
-    let tail = format!(" | localhost | {line}");
+    let tail = format!(" | node | {line}");
     text.lines()
         .any(|l| is_stamped(l) && l.ends_with(&tail) && l.len() == STAMP_LEN + tail.len())
 }
@@ -62,9 +62,11 @@ fn processes_tagged(uuid: &str) -> Vec<String> {
         .collect()
 }
 
-/// Makes a fifo: a reader of it blocks until the test writes.
+/// Makes a fifo: a reader of it blocks until the test writes. Anyone may
+/// open it: builds run as users of their own.
 pub(crate) fn fifo(path: &Path) {
     let made = Command::new("mkfifo")
+        .args(["-m", "0666"])
         .arg(path)
         .status()
         .expect("mkfifo runs");
@@ -89,7 +91,8 @@ async fn a_commands_output_streams_line_by_line_while_the_command_runs() {
     // holds, then prints a second line (the lines' text is not in the command,
     // so only the command's output can show it)
     let server = TestServer::start(Scenario::default()).await;
-    let gate = server.state_dir().with_file_name("gate.fifo");
+    let shared = portcullis_integration_tests::shared::shared_tempdir();
+    let gate = shared.path().join("gate.fifo");
     fifo(&gate);
     let task = format!(
         "    - name: Print around a wait\n      ansible.builtin.shell: \
@@ -123,7 +126,7 @@ async fn a_commands_output_streams_line_by_line_while_the_command_runs() {
     // repeat what was streamed), and the build succeeds
     let (after, code) = read_to_close(&mut socket).await;
     assert!(
-        after.contains("| localhost | second line of the command"),
+        after.contains("| node | second line of the command"),
         "{after}"
     );
     let all = format!("{before}{after}");
@@ -164,7 +167,7 @@ async fn a_command_that_starts_the_console_server_itself_loses_no_line() {
     // task's result does not repeat them
     let streamed: Vec<&str> = log
         .lines()
-        .filter_map(|l| l.split_once(" | localhost | number ").map(|(_, n)| n))
+        .filter_map(|l| l.split_once(" | node | number ").map(|(_, n)| n))
         .collect();
     assert_eq!(streamed, ["1", "2", "3"], "{log}");
     assert!(!log.contains("\"stdout\""), "{log}");

@@ -8,9 +8,9 @@ pub fn one_job(name: &str, extra: &str) -> String {
     )
 }
 
-/// A playbook on localhost with the given tasks (YAML, indented by 4).
+/// A playbook on the base job's node with the given tasks (YAML, indented by 4).
 pub fn playbook(tasks: &str) -> String {
-    format!("- hosts: localhost\n  gather_facts: false\n  tasks:\n{tasks}")
+    format!("- hosts: all\n  gather_facts: false\n  tasks:\n{tasks}")
 }
 
 /// A playbook that greets with the project and commit from the zuul vars.

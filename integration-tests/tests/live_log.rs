@@ -71,7 +71,7 @@ pub(crate) async fn read_to_close(socket: &mut Socket) -> (String, Option<CloseC
 #[tokio::test]
 async fn a_client_receives_a_running_builds_lines_before_it_ends() {
     let server = TestServer::start(Scenario::default()).await;
-    let release = server.state_dir().with_file_name("release");
+    let release = server.shared_file("release");
     let newrev = server.demo.commit(
         "Add a held job",
         &[

@@ -6,6 +6,7 @@ mod builds;
 mod config_cli;
 mod config_errors;
 mod console_stream;
+mod containment;
 mod gating;
 mod history;
 mod jobs;

@@ -40,7 +40,7 @@ fn has_job(jobs: &Value, name: &str) -> bool {
 async fn a_config_project_push_changes_the_jobs_api_without_stopping_a_running_build() {
     // Given a build of demo's job that waits for a file
     let server = TestServer::start(Scenario::default()).await;
-    let release = server.state_dir().join("release-held");
+    let release = server.shared_file("release");
     let newrev = server.demo.commit(
         "Add a held job",
         &[

@@ -21,7 +21,7 @@ const CHECK_AND_GATE: &str = "\
     manager: dependent
     trigger: {local: [{event: patchset-created}]}
     success: {local: {merge: true}}
-- job: {name: base, parent: null}
+- job: {name: base, parent: null, nodeset: {nodes: [{name: node, label: local}]}}
 ";
 
 /// Demo's jobs: `build` returns data, `verify` needs it and fails on `FAIL`.
@@ -41,7 +41,7 @@ const BUILD: &str = "\
 ";
 
 const VERIFY: &str = "\
-- hosts: localhost
+- hosts: all
   gather_facts: false
   tasks:
     - ansible.builtin.assert: {that: [\"artifact == 'built-' ~ zuul.change\"]}

@@ -15,7 +15,7 @@ const PATIENCE: Duration = Duration::from_secs(60);
 #[tokio::test]
 async fn the_status_builds_and_build_pages_show_a_build_live_and_after() {
     let server = TestServer::start(Scenario::default()).await;
-    let release = server.state_dir().with_file_name("release");
+    let release = server.shared_file("release");
     let newrev = server.demo.commit(
         "Add a held job",
         &[

@@ -87,8 +87,8 @@ fn lib_tree_job(records: &std::path::Path) -> [(String, String); 2] {
                   \x20   required-projects: [lib]\n\
                   - project:\n    check: {jobs: [lib-tree]}\n";
     let playbook = format!(
-        "- hosts: localhost\n  gather_facts: false\n  tasks:\n\
-         \x20   - ansible.builtin.shell: \"echo $(ls {{{{ zuul.executor.work_root }}}}/src/lib/changes 2>/dev/null) > {}/{{{{ zuul.newrev }}}}\"\n",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n\
+         \x20   - ansible.builtin.shell: \"umask 0; echo $(ls {{{{ zuul.executor.work_root }}}}/src/lib/changes 2>/dev/null) > {}/{{{{ zuul.newrev }}}}\"\n",
         records.display()
     );
     [
@@ -111,7 +111,7 @@ async fn a_check_build_of_a_change_depending_on_another_projects_change_contains
         ..Scenario::default()
     };
     let server = portcullis_integration_tests::TestServer::start(scenario).await;
-    let records = tempfile::tempdir().unwrap();
+    let records = portcullis_integration_tests::shared::shared_tempdir();
     let files = lib_tree_job(records.path());
     let files: Vec<(&str, &str)> = files
         .iter()

@@ -271,7 +271,7 @@ fn push_held_pod_jobs(server: &TestServer, count: usize) {
 
 /// The file the held playbooks wait for.
 fn release_file(server: &TestServer) -> PathBuf {
-    server.state_dir().with_file_name("release")
+    server.shared_file("release")
 }
 
 /// How many builds' logs show their playbook waiting.
