@@ -47,6 +47,9 @@ pub struct Scenario {
     pub tenant_options: String,
     /// Top-level items appended to the tenant file (e.g. `- admin-rule:`).
     pub tenant_items: String,
+    /// The bearer token the harness's own reads carry (readiness, waiting for
+    /// builds): one that may read a read-protected tenant.
+    pub reader_token: Option<String>,
 }
 
 impl Default for Scenario {
@@ -59,6 +62,7 @@ impl Default for Scenario {
             server_extra: String::new(),
             tenant_options: String::new(),
             tenant_items: String::new(),
+            reader_token: None,
         }
     }
 }
@@ -74,6 +78,7 @@ pub struct TestServer {
     /// The demo project, where tests push their jobs.
     pub demo: Repo,
     http: reqwest::Client,
+    reader_token: Option<String>,
 }
 
 impl TestServer {
@@ -106,6 +111,7 @@ impl TestServer {
             config,
             demo,
             http: reqwest::Client::new(),
+            reader_token: scenario.reader_token,
         }
     }
 
@@ -234,14 +240,19 @@ impl TestServer {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 
+    /// A GET of `url`, with the scenario's reader token if it has one.
+    fn get_request(&self, url: &str) -> reqwest::RequestBuilder {
+        let request = self.http.get(url);
+        match &self.reader_token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
     /// GETs an API path; `None` when the server does not answer.
     pub async fn try_get(&self, path: &str) -> Option<(u16, Value)> {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base_url))
-            .send()
-            .await
-            .ok()?;
+        let url = format!("{}{path}", self.base_url);
+        let response = self.get_request(&url).send().await.ok()?;
         let code = response.status().as_u16();
         let body = response.json().await.unwrap_or(Value::Null);
         Some((code, body))
@@ -257,7 +268,7 @@ impl TestServer {
 
     /// GETs a URL as text.
     pub async fn get_text(&self, url: &str) -> (u16, String) {
-        let response = self.http.get(url).send().await.expect("GET");
+        let response = self.get_request(url).send().await.expect("GET");
         let code = response.status().as_u16();
         (code, response.text().await.unwrap_or_default())
     }
