@@ -1,9 +1,9 @@
 //! The build history: Zuul's buildsets and builds in SQLite or PostgreSQL.
 //!
 //! The engine writes through [`portcullis_actors::BuildStore`]; the web layer
-//! reads with [`Store::builds`], [`Store::build`], [`Store::buildsets`] and
-//! [`Store::buildset`]. Every query runs on tokio's blocking pool, never on
-//! an async thread.
+//! reads with [`Store::builds`], [`Store::build`], [`Store::buildsets`],
+//! [`Store::buildset`] and [`Store::build_tenant`]. Every query runs on
+//! tokio's blocking pool, never on an async thread.
 //!
 //! | module | holds |
 //! |---|---|
@@ -154,6 +154,12 @@ impl Store {
         let (tenant, uuid) = (tenant.to_string(), uuid.to_string());
         self.run(move |conn| query::build(conn, &tenant, &uuid))
             .await
+    }
+
+    /// The tenant of build `uuid`, for callers that know only the uuid (its logs).
+    pub async fn build_tenant(&self, uuid: &str) -> Result<Option<String>, StoreError> {
+        let uuid = uuid.to_string();
+        self.run(move |conn| query::build_tenant(conn, &uuid)).await
     }
 
     /// Buildsets of `tenant` matching `filter`, newest first.

@@ -10,6 +10,7 @@
 //! | `freeze` | freeze-jobs, freeze-job, freeze-pipeline |
 //! | [`auth`] | bearer tokens, authenticators and tenant rules: who may do what |
 //! | [`admin`] | enqueue, dequeue, promote and autohold, for a tenant's admins |
+//! | [`read`] | [`read::ReadTenant`]: the tenant of a read route, once the caller may read it |
 //! | `logs` | `/logs/{uuid}/...`: the files a build left, and their index |
 //! | `console` | `/api/tenant/{t}/console-stream`: live and stored logs over a websocket |
 //! | `ui` | the HTML pages under `/t/{tenant}/...` and their static files |
@@ -23,6 +24,7 @@ pub mod error;
 pub mod format;
 mod freeze;
 mod logs;
+pub mod read;
 #[cfg(test)]
 mod tests;
 mod ui;

@@ -59,6 +59,9 @@ pub struct Scenario {
     pub tenant_items: String,
     /// Folders only trusted playbooks may write, besides the shared one.
     pub trusted_rw: Vec<PathBuf>,
+    /// The bearer token the harness's own reads carry (readiness, waiting for
+    /// builds): one that may read a read-protected tenant.
+    pub reader_token: Option<String>,
 }
 
 impl Default for Scenario {
@@ -72,6 +75,7 @@ impl Default for Scenario {
             tenant_options: String::new(),
             tenant_items: String::new(),
             trusted_rw: Vec::new(),
+            reader_token: None,
         }
     }
 }
@@ -88,6 +92,7 @@ pub struct TestServer {
     /// The demo project, where tests push their jobs.
     pub demo: Repo,
     http: reqwest::Client,
+    reader_token: Option<String>,
 }
 
 impl TestServer {
@@ -121,6 +126,7 @@ impl TestServer {
             config,
             demo,
             http: reqwest::Client::new(),
+            reader_token: scenario.reader_token,
         }
     }
 
@@ -260,14 +266,19 @@ impl TestServer {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 
+    /// A GET of `url`, with the scenario's reader token if it has one.
+    fn get_request(&self, url: &str) -> reqwest::RequestBuilder {
+        let request = self.http.get(url);
+        match &self.reader_token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
     /// GETs an API path; `None` when the server does not answer.
     pub async fn try_get(&self, path: &str) -> Option<(u16, Value)> {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base_url))
-            .send()
-            .await
-            .ok()?;
+        let url = format!("{}{path}", self.base_url);
+        let response = self.get_request(&url).send().await.ok()?;
         let code = response.status().as_u16();
         let body = response.json().await.unwrap_or(Value::Null);
         Some((code, body))
@@ -283,7 +294,7 @@ impl TestServer {
 
     /// GETs a URL as text.
     pub async fn get_text(&self, url: &str) -> (u16, String) {
-        let response = self.http.get(url).send().await.expect("GET");
+        let response = self.get_request(url).send().await.expect("GET");
         let code = response.status().as_u16();
         (code, response.text().await.unwrap_or_default())
     }

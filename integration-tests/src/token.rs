@@ -95,6 +95,27 @@ pub fn forged() -> String {
     mint(&claims(ADMIN_USER), "not-the-secret")
 }
 
+/// GETs the `path` of `server` with `token` as bearer (none: no header);
+/// answers the status, the `WWW-Authenticate` challenge and the body text.
+pub async fn get(
+    server: &crate::TestServer,
+    path: &str,
+    token: Option<&str>,
+) -> (u16, Option<String>, String) {
+    let mut request = reqwest::Client::new().get(format!("{}{path}", server.base_url));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("GET from the server");
+    let code = response.status().as_u16();
+    let challenge = response
+        .headers()
+        .get("WWW-Authenticate")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    (code, challenge, response.text().await.unwrap_or_default())
+}
+
 /// POSTs `body` to the API `path` of `server` with `token` as bearer (none: no header).
 pub async fn post(
     server: &crate::TestServer,

@@ -13,6 +13,7 @@ mod jobs;
 mod live_log;
 mod pod_jobs;
 mod pod_nodes;
+mod read_access;
 mod reconfigure;
 mod review_flow;
 mod server_signals;

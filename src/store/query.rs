@@ -141,6 +141,17 @@ pub fn build(
     Ok(row.map(|(build, set)| build.with_buildset(set.into())))
 }
 
+/// The tenant whose buildset holds build `uuid`, if any holds it.
+pub fn build_tenant(conn: &mut AnyConnection, uuid: &str) -> Result<Option<String>, StoreError> {
+    let tenant = zuul_build::table
+        .inner_join(zuul_buildset::table)
+        .filter(zuul_build::uuid.eq(uuid))
+        .select(zuul_buildset::tenant)
+        .first::<String>(conn)
+        .optional()?;
+    Ok(tenant)
+}
+
 /// Buildsets of `tenant` that match `f`, newest first.
 pub fn buildsets(
     conn: &mut AnyConnection,

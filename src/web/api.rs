@@ -3,8 +3,9 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
-use super::auth::Auth;
+use super::auth::{Auth, Need};
 use super::format::{build_json, buildset_json, BuildsetPart};
+use super::read::ReadTenant;
 use super::{WebError, WebState};
 use crate::store::{BuildFilter, BuildsetFilter};
 
@@ -68,8 +69,12 @@ pub async fn check_tenant(state: &WebState, tenant: &str) -> Result<(), WebError
     }
 }
 
-async fn tenants(state: State) -> ApiResult {
-    ok(json!(state.engine.tenants().await))
+/// The tenants the caller may read: Zuul leaves read-protected ones out of the list.
+async fn tenants(state: State, auth: web::Data<Auth>, req: HttpRequest) -> ApiResult {
+    auth.check(&req, None, Need::Read)?;
+    let mut tenants = state.engine.tenants().await;
+    tenants.retain(|t| auth.may_read(&req, &t.name));
+    ok(json!(tenants))
 }
 
 async fn tenant_info(state: State, auth: web::Data<Auth>, tenant: web::Path<String>) -> ApiResult {
@@ -77,7 +82,7 @@ async fn tenant_info(state: State, auth: web::Data<Auth>, tenant: web::Path<Stri
     ok(info_doc(Some(&tenant), &auth))
 }
 
-async fn status(state: State, tenant: web::Path<String>) -> ApiResult {
+async fn status(state: State, tenant: ReadTenant) -> ApiResult {
     let status = state
         .engine
         .status(&tenant)
@@ -86,8 +91,7 @@ async fn status(state: State, tenant: web::Path<String>) -> ApiResult {
     ok(json!(status))
 }
 
-async fn builds(state: State, tenant: web::Path<String>, req: HttpRequest) -> ApiResult {
-    check_tenant(&state, &tenant).await?;
+async fn builds(state: State, tenant: ReadTenant, req: HttpRequest) -> ApiResult {
     let filter = BuildFilter::from_query(req.query_string())?;
     let rows = state.store.builds(&tenant, &filter).await?;
     let list: Vec<Value> = rows
@@ -97,26 +101,27 @@ async fn builds(state: State, tenant: web::Path<String>, req: HttpRequest) -> Ap
     ok(Value::Array(list))
 }
 
-async fn build(state: State, path: web::Path<(String, String)>) -> ApiResult {
-    let (tenant, uuid) = path.into_inner();
-    check_tenant(&state, &tenant).await?;
+async fn build(state: State, tenant: ReadTenant, path: web::Path<(String, String)>) -> ApiResult {
+    let (tenant, (_, uuid)) = (tenant.into_name(), path.into_inner());
     match state.store.build(&tenant, &uuid).await? {
         Some(row) => ok(build_json(&row, BuildsetPart::WithRefs)),
         None => Err(WebError::UnknownBuild { tenant, uuid }),
     }
 }
 
-async fn buildsets(state: State, tenant: web::Path<String>, req: HttpRequest) -> ApiResult {
-    check_tenant(&state, &tenant).await?;
+async fn buildsets(state: State, tenant: ReadTenant, req: HttpRequest) -> ApiResult {
     let filter = BuildsetFilter::from_query(req.query_string())?;
     let rows = state.store.buildsets(&tenant, &filter).await?;
     let list: Vec<Value> = rows.iter().map(|b| buildset_json(b, None)).collect();
     ok(Value::Array(list))
 }
 
-async fn buildset(state: State, path: web::Path<(String, String)>) -> ApiResult {
-    let (tenant, uuid) = path.into_inner();
-    check_tenant(&state, &tenant).await?;
+async fn buildset(
+    state: State,
+    tenant: ReadTenant,
+    path: web::Path<(String, String)>,
+) -> ApiResult {
+    let (tenant, (_, uuid)) = (tenant.into_name(), path.into_inner());
     match state.store.buildset(&tenant, &uuid).await? {
         Some((row, builds)) => ok(buildset_json(&row, Some(&builds))),
         None => Err(WebError::UnknownBuildset { tenant, uuid }),

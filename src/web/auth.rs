@@ -153,6 +153,16 @@ impl Auth {
         Ok(Some(claims))
     }
 
+    /// Whether the caller of `req` may read `tenant`, without logging a refusal:
+    /// for lists that leave out what the caller may not see.
+    pub fn may_read(&self, req: &HttpRequest, tenant: &str) -> bool {
+        if !self.scope(Some(tenant)).read_protected() {
+            return true;
+        }
+        let claims = self.bearer(req).and_then(|token| self.authenticate(token));
+        claims.is_ok_and(|claims| self.rights(Some(tenant), &claims).access)
+    }
+
     /// The token of a `Authorization: Bearer <token>` header.
     fn bearer<'r>(&self, req: &'r HttpRequest) -> Result<&'r str, AuthError> {
         let realm = self.default_realm.as_deref();

@@ -9,6 +9,7 @@ use portcullis_config::error::Severity;
 use portcullis_config::{ConfigError, Layout};
 use serde_json::{json, Map, Value};
 
+use super::read::ReadTenant;
 use super::{WebError, WebState};
 
 type State = web::Data<WebState>;
@@ -119,7 +120,7 @@ impl ErrorFilter {
     }
 }
 
-async fn config_errors(state: State, tenant: web::Path<String>, req: HttpRequest) -> ApiResult {
+async fn config_errors(state: State, tenant: ReadTenant, req: HttpRequest) -> ApiResult {
     let filter = ErrorFilter::from_query(req.query_string())?;
     let loaded = tenant_layout(&state, &tenant).await?;
     // Errors that refused the last load come first: they are why the layout is old.
@@ -176,7 +177,7 @@ fn error_name(message: &str) -> &'static str {
     found.map_or("Unknown Configuration Error", |(_, _, name)| *name)
 }
 
-async fn jobs(state: State, tenant: web::Path<String>) -> ApiResult {
+async fn jobs(state: State, tenant: ReadTenant) -> ApiResult {
     let layout = layout(&state, &tenant).await?;
     let list: Vec<Value> = layout
         .jobs
@@ -233,8 +234,8 @@ fn variant_summary(layout: &Layout, v: &portcullis_config::job::JobVariant) -> V
     Value::Object(out)
 }
 
-async fn job(state: State, path: web::Path<(String, String)>) -> ApiResult {
-    let (tenant, name) = path.into_inner();
+async fn job(state: State, tenant: ReadTenant, path: web::Path<(String, String)>) -> ApiResult {
+    let (tenant, (_, name)) = (tenant.into_name(), path.into_inner());
     let layout = layout(&state, &tenant).await?;
     let Some(variants) = layout.jobs.get(&name) else {
         return Err(WebError::UnknownConfigObject {
@@ -271,8 +272,12 @@ fn variant_json(v: &portcullis_config::job::JobVariant) -> Value {
     })
 }
 
-async fn public_key(state: State, path: web::Path<(String, String)>) -> ApiResult {
-    let (tenant, project) = path.into_inner();
+async fn public_key(
+    state: State,
+    tenant: ReadTenant,
+    path: web::Path<(String, String)>,
+) -> ApiResult {
+    let (_, project) = path.into_inner();
     let layout = layout(&state, &tenant).await?;
     let connection = project_connection(&layout, &tenant, &project)?.to_string();
     let keys = state.keys.clone();

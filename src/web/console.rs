@@ -5,7 +5,9 @@
 //! `\n`) and closes with 1000 when the log ends. A running build's log comes
 //! from the LogHub (backlog, then live lines); a finished one's from its
 //! stored `job-output.txt`. Errors close with Zuul's codes: 4000 for a bad
-//! request, 4011 for a build that cannot be streamed.
+//! request, 4011 for a build that cannot be streamed, or that is not the
+//! tenant's. A read-protected tenant refuses the upgrade without a token
+//! that may read it.
 
 use std::time::Duration;
 
@@ -14,8 +16,8 @@ use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
 use portcullis_actors::log_hub::LogSubscription;
 use serde_json::Value;
 
-use super::api::check_tenant;
 use super::logs::resolve;
+use super::read::ReadTenant;
 use super::WebState;
 
 /// Zuul's close code for a request it cannot understand.
@@ -39,17 +41,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 async fn console_stream(
     state: web::Data<WebState>,
-    tenant: web::Path<String>,
+    // As Zuul, an unknown tenant, or one the caller may not read, is refused before the upgrade.
+    tenant: ReadTenant,
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, actix_web::Error> {
-    // As Zuul, an unknown tenant is refused before the upgrade.
-    check_tenant(&state, &tenant).await?;
     let (response, session, messages) = actix_ws::handle(&req, body)?;
     let state = state.get_ref().clone();
+    let tenant = tenant.into_name();
     actix_web::rt::spawn(async move {
         let mut conn = Connection { session, messages };
-        if let Some(end) = conn.serve(&state).await {
+        if let Some(end) = conn.serve(&state, &tenant).await {
             let _ = conn.session.close(Some(end)).await;
         }
     });
@@ -106,7 +108,7 @@ enum Incoming {
 
 impl Connection {
     /// Serves the stream; returns how to close, or `None` when the client left.
-    async fn serve(&mut self, state: &WebState) -> Option<CloseReason> {
+    async fn serve(&mut self, state: &WebState, tenant: &str) -> Option<CloseReason> {
         let uuid = loop {
             match self.next_message().await {
                 Incoming::Text(text) => match parse_request(&text) {
@@ -123,7 +125,11 @@ impl Connection {
                 Incoming::Nothing => {}
             }
         };
-        tracing::debug!(build.uuid = %uuid, "console stream requested");
+        tracing::debug!(build.uuid = %uuid, tenant, "console stream requested");
+        // Another tenant's build is "not found": the caller may read only this tenant.
+        if !is_tenants_build(state, tenant, &uuid).await {
+            return Some(close(CLOSE_STREAM_ERROR, "Build not found"));
+        }
         if let Some(subscription) = state.engine.log_hub().subscribe(&uuid) {
             return self.stream_live(subscription).await;
         }
@@ -194,6 +200,21 @@ impl Connection {
             }
         }
     }
+}
+
+/// Whether build `uuid` is `tenant`'s: in its history, or running in its pipelines
+/// (a build that just started may not be recorded yet).
+async fn is_tenants_build(state: &WebState, tenant: &str, uuid: &str) -> bool {
+    if let Ok(Some(_)) = state.store.build(tenant, uuid).await {
+        return true;
+    }
+    let Some(status) = state.engine.status(tenant).await else {
+        return false;
+    };
+    let queues = status.pipelines.iter().flat_map(|p| &p.change_queues);
+    let items = queues.flat_map(|q| q.heads.iter().flatten());
+    let mut jobs = items.flat_map(|item| &item.jobs);
+    jobs.any(|job| job.uuid.as_deref() == Some(uuid))
 }
 
 /// Joins pieces of text into messages of about [`CHUNK_BYTES`].

@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
+use super::auth::AuthError;
 use crate::store::StoreError;
 
 /// Why a request failed.
@@ -62,6 +63,12 @@ pub enum WebError {
     /// A query parameter has a bad name or value.
     #[error("Bad query: {0}")]
     BadFilter(String),
+    /// No build with that uuid in any tenant.
+    #[error("Build {0} not found")]
+    NoSuchBuild(String),
+    /// No token, a bad one, or one that may not read the tenant.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
     /// The build history could not be read.
     #[error("The build history could not be read: {0}")]
     Store(#[source] StoreError),
@@ -81,7 +88,7 @@ impl WebError {
     pub fn kind(&self) -> &'static str {
         match self {
             WebError::UnknownTenant(_) => "UnknownTenant",
-            WebError::UnknownBuild { .. } => "UnknownBuild",
+            WebError::UnknownBuild { .. } | WebError::NoSuchBuild(_) => "UnknownBuild",
             WebError::UnknownBuildset { .. } => "UnknownBuildset",
             WebError::UnknownLog { .. } => "UnknownLog",
             WebError::BadLogPath(_) => "BadLogPath",
@@ -94,6 +101,7 @@ impl WebError {
             WebError::Key(_) => "KeyError",
             WebError::NoRoute(_) => "NotFound",
             WebError::BadFilter(_) => "BadRequest",
+            WebError::Auth(e) => e.kind.name(),
             WebError::Store(_) => "StoreError",
             WebError::Io { .. } => "IOError",
         }
@@ -114,6 +122,7 @@ impl ResponseError for WebError {
         match self {
             WebError::UnknownTenant(_)
             | WebError::UnknownBuild { .. }
+            | WebError::NoSuchBuild(_)
             | WebError::UnknownBuildset { .. }
             | WebError::UnknownLog { .. }
             | WebError::UnknownConfigObject { .. }
@@ -121,6 +130,7 @@ impl ResponseError for WebError {
             WebError::BadLogPath(_) | WebError::BadFilter(_) | WebError::Freeze(_) => {
                 StatusCode::BAD_REQUEST
             }
+            WebError::Auth(e) => e.status_code(),
             WebError::Store(_) | WebError::Io { .. } | WebError::Key(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -128,6 +138,10 @@ impl ResponseError for WebError {
     }
 
     fn error_response(&self) -> HttpResponse {
+        // A refusal carries its challenge header, which only the auth error writes.
+        if let WebError::Auth(e) = self {
+            return e.error_response();
+        }
         let status = self.status_code();
         // Server faults are logged here, once; a client's mistake is not ours to log.
         if status.is_server_error() {

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::config::{layout, ok, project_connection};
+use super::read::ReadTenant;
 use super::{WebError, WebState};
 
 type State = web::Data<WebState>;
@@ -64,7 +65,7 @@ fn check_pipeline(layout: &Layout, tenant: &str, pipeline: &str) -> Result<(), W
     }
 }
 
-async fn freeze_jobs(state: State, at: web::Path<BranchPath>) -> ApiResult {
+async fn freeze_jobs(state: State, _: ReadTenant, at: web::Path<BranchPath>) -> ApiResult {
     let jobs = frozen(&state, &at).await?;
     let list: Vec<Value> = jobs
         .iter()
@@ -75,6 +76,7 @@ async fn freeze_jobs(state: State, at: web::Path<BranchPath>) -> ApiResult {
 
 async fn freeze_job(
     state: State,
+    _: ReadTenant,
     path: web::Path<(String, String, String, String, String)>,
 ) -> ApiResult {
     let (tenant, pipeline, project, branch, job) = path.into_inner();
@@ -162,10 +164,14 @@ struct FreezePipeline {
 
 async fn freeze_pipeline(
     state: State,
+    tenant: ReadTenant,
     path: web::Path<(String, String)>,
-    body: web::Json<FreezePipeline>,
+    body: web::Bytes,
 ) -> ApiResult {
-    let (tenant, project) = path.into_inner();
+    let (tenant, (_, project)) = (tenant.into_name(), path.into_inner());
+    // Read here, not by an extractor, so that the caller is checked before the body.
+    let body: FreezePipeline = serde_json::from_slice(&body)
+        .map_err(|e| WebError::BadFilter(format!("the body is not a freeze request: {e}")))?;
     if body.ref_name.is_none() {
         return Err(WebError::BadFilter("ref is required".into()));
     }

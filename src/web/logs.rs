@@ -1,12 +1,15 @@
 //! `/logs/{uuid}/...`: the files a build left in `{logs_dir}/{uuid}/`, and a
-//! plain HTML index of each folder. Nothing outside the build's folder is
-//! ever served: `..`, absolute paths and symlinks leading out are refused.
+//! plain HTML index of each folder, for those who may read the build's
+//! tenant. Nothing outside the build's folder is ever served: `..` and
+//! absolute paths are refused, and a symlink leading out is as good as absent.
 
 use std::path::{Component, Path, PathBuf};
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use super::auth::Auth;
+use super::read::admit_reader;
 use super::{WebError, WebState};
 
 /// Registers the `/logs` routes.
@@ -24,10 +27,15 @@ async fn add_slash(req: HttpRequest) -> HttpResponse {
 
 async fn serve(
     state: web::Data<WebState>,
+    auth: web::Data<Auth>,
     path: web::Path<(String, String)>,
     req: HttpRequest,
 ) -> Result<HttpResponse, WebError> {
     let (uuid, tail) = path.into_inner();
+    // The build's tenant decides who may read its logs.
+    let tenant = state.store.build_tenant(&uuid).await?;
+    let tenant = tenant.ok_or_else(|| WebError::NoSuchBuild(uuid.clone()))?;
+    admit_reader(&state, &auth, &req, &tenant).await?;
     let file = resolve(&state.logs_dir, &uuid, &tail)?;
     let missing = || WebError::UnknownLog {
         uuid: uuid.clone(),
@@ -47,8 +55,8 @@ async fn serve(
         .body(body))
 }
 
-/// The file `tail` of build `uuid` under `logs_dir`, refusing any path
-/// that would lead outside the build's folder.
+/// The file `tail` of build `uuid` under `logs_dir`, with every symlink
+/// resolved; refuses any path that would lead outside the build's folder.
 pub fn resolve(logs_dir: &Path, uuid: &str, tail: &str) -> Result<PathBuf, WebError> {
     let bad = || WebError::BadLogPath(format!("{uuid}/{tail}"));
     if !is_plain_name(uuid) {
@@ -63,13 +71,16 @@ pub fn resolve(logs_dir: &Path, uuid: &str, tail: &str) -> Result<PathBuf, WebEr
     if !plain || tail.contains('\\') {
         return Err(bad());
     }
-    let root = logs_dir.join(uuid);
-    let file = root.join(relative);
-    // A symlink the job left behind must not lead out either.
-    if let (Ok(real_root), Ok(real_file)) = (root.canonicalize(), file.canonicalize()) {
-        if !real_file.starts_with(&real_root) {
-            return Err(bad());
-        }
+    // A symlink the job left (to /etc, to another build) must not lead out:
+    // the resolved path is checked, and it is the one read, never the link.
+    let missing = || WebError::UnknownLog {
+        uuid: uuid.to_string(),
+        path: tail.to_string(),
+    };
+    let root = logs_dir.join(uuid).canonicalize().map_err(|_| missing())?;
+    let file = root.join(relative).canonicalize().map_err(|_| missing())?;
+    if !file.starts_with(&root) {
+        return Err(missing());
     }
     Ok(file)
 }

@@ -11,5 +11,6 @@ mod console;
 mod format;
 mod harness;
 mod logs;
+mod read_access;
 mod ui;
 mod ws_client;

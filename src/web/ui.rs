@@ -3,9 +3,10 @@
 //! compiled into the binary; there is no build step and no CDN.
 
 use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::api::check_tenant;
+use super::auth::Auth;
 use super::logs::{html_escape, percent_encode as url_segment};
 use super::{WebError, WebState};
 
@@ -41,8 +42,10 @@ fn redirect(to: &str) -> HttpResponse {
         .finish()
 }
 
-async fn home(state: web::Data<WebState>) -> HttpResponse {
-    match state.engine.tenants().await.first() {
+async fn home(state: web::Data<WebState>, auth: web::Data<Auth>, req: HttpRequest) -> HttpResponse {
+    // As `/api/tenants`, the redirect does not reveal a tenant the caller may not read.
+    let tenants = state.engine.tenants().await;
+    match tenants.iter().find(|t| auth.may_read(&req, &t.name)) {
         Some(tenant) => redirect(&format!("/t/{}/status", url_segment(&tenant.name))),
         None => html(render("tenants", "", "", "../")),
     }

@@ -188,6 +188,20 @@ async fn another_tenants_history_is_invisible(db: &TestDb) {
     assert_eq!(uuids, ["D"]);
 }
 
+async fn a_builds_tenant_is_found_by_its_uuid_alone(db: &TestDb) {
+    // Given builds of tenants acme and other
+    let store = history(db).await;
+
+    // When each build's tenant is asked by uuid, then its buildset's tenant answers
+    let tenant = |uuid: &'static str| {
+        let store = store.clone();
+        async move { store.build_tenant(uuid).await.expect("query") }
+    };
+    assert_eq!(tenant("A-lint").await.as_deref(), Some("acme"));
+    assert_eq!(tenant("D-lint").await.as_deref(), Some("other"));
+    assert_eq!(tenant("ghost").await, None);
+}
+
 async fn listing_without_a_limit_returns_zuuls_default_of_fifty(db: &TestDb) {
     // Given one buildset with sixty finished builds
     let store = db.open().await;
@@ -216,5 +230,6 @@ on_both_backends!(
     builds_page_newest_first_by_limit_skip_and_index,
     each_buildset_filter_selects_what_zuul_would,
     another_tenants_history_is_invisible,
+    a_builds_tenant_is_found_by_its_uuid_alone,
     listing_without_a_limit_returns_zuuls_default_of_fifty,
 );

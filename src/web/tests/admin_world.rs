@@ -184,7 +184,7 @@ impl AdminWorld {
     }
 
     /// Sends one request with `token` as bearer; answers status, headers and
-    /// the JSON body (`Null` when empty).
+    /// the JSON body (`Null` when empty, a string when not JSON).
     pub async fn send(
         &self,
         method: Method,
@@ -224,7 +224,8 @@ impl AdminWorld {
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).expect("a JSON body")
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
         (status, headers, body)
     }

@@ -7,22 +7,30 @@ use actix_web::dev::ServerHandle;
 use super::harness::{within, World};
 use super::ws_client::{Frame, WsClient};
 use crate::web::console::parse_request;
-use crate::web::start;
+use crate::web::{start_with_auth, Auth};
 
-const PATH: &str = "/api/tenant/example/console-stream";
+/// The tenant's console stream.
+pub(super) const PATH: &str = "/api/tenant/example/console-stream";
 
 /// A served world; the server stops when this is dropped.
-struct Served {
-    world: World,
-    addr: SocketAddr,
+pub(super) struct Served {
+    /// Tenant, store, logs.
+    pub(super) world: World,
+    /// Where the server listens.
+    pub(super) addr: SocketAddr,
     handle: ServerHandle,
 }
 
 impl Served {
     async fn new() -> Served {
+        Served::with_auth(Auth::default()).await
+    }
+
+    /// A served world whose callers `auth` checks.
+    pub(super) async fn with_auth(auth: Auth) -> Served {
         let world = World::new().await;
         let listen = "127.0.0.1:0".parse().expect("an address");
-        let (server, addr) = start(listen, world.state.clone()).expect("a server");
+        let (server, addr) = start_with_auth(listen, world.state.clone(), auth).expect("a server");
         let handle = server.handle();
         actix_web::rt::spawn(server);
         Served {
@@ -55,6 +63,7 @@ impl Drop for Served {
 #[actix_web::test]
 async fn a_running_builds_backlog_then_live_lines_arrive_and_the_end_closes_with_1000() {
     let served = Served::new().await;
+    served.world.record_build("b1").await;
     let hub = served.world.state.engine.log_hub().clone();
     hub.open("b1");
     hub.publish("b1", "one");
@@ -74,6 +83,7 @@ async fn a_running_builds_backlog_then_live_lines_arrive_and_the_end_closes_with
 #[actix_web::test]
 async fn a_finished_builds_stored_log_is_sent_then_closed_with_1000() {
     let served = Served::new().await;
+    served.world.record_build("b2").await;
     let log = "2024-05-01 12:00:00.000000 | a\n2024-05-01 12:00:01.000000 | b\n";
     served.world.write_log("b2", "job-output.txt", log);
     let (text, close) = served
@@ -106,6 +116,7 @@ async fn a_malformed_request_closes_with_4000_and_the_server_keeps_serving() {
         close,
         Frame::Close(4000, "'uuid' missing from request payload".into())
     );
+    served.world.record_build("b3").await;
     served
         .world
         .write_log("b3", "job-output.txt", "still here\n");
@@ -119,6 +130,7 @@ async fn a_malformed_request_closes_with_4000_and_the_server_keeps_serving() {
 #[actix_web::test]
 async fn a_ping_is_answered_with_a_pong_while_streaming() {
     let served = Served::new().await;
+    served.world.record_build("b4").await;
     let hub = served.world.state.engine.log_hub().clone();
     hub.open("b4");
     let mut client = served.client().await;

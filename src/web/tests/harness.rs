@@ -89,6 +89,38 @@ impl World {
         file
     }
 
+    /// Records build `uuid` as started, alone in a buildset `bs-{uuid}` of the
+    /// tenant: what its logs and console stream need to be the tenant's.
+    pub async fn record_build(&self, uuid: &str) {
+        self.record_build_in(TENANT, uuid).await;
+    }
+
+    /// [`record_build`](Self::record_build) in `tenant`'s history.
+    pub async fn record_build_in(&self, tenant: &str, uuid: &str) {
+        let buildset = format!("bs-{uuid}");
+        let records = [
+            StoreRecord::BuildsetStarted {
+                uuid: buildset.clone(),
+                tenant: tenant.into(),
+                pipeline: "check".into(),
+                item: main_branch(),
+                event_id: format!("ev-{uuid}"),
+                event_timestamp: at(0.0),
+            },
+            StoreRecord::BuildStarted {
+                buildset_uuid: buildset,
+                uuid: uuid.into(),
+                job_name: "unit".into(),
+                voting: true,
+                nodeset: "small".into(),
+                start_time: at(1.0),
+            },
+        ];
+        for record in records {
+            self.state.store.record(record).await.expect("a record");
+        }
+    }
+
     /// Records one finished buildset `bs1` in pipeline `check` of
     /// `org/project` on `main` with builds `bs1-lint` (SUCCESS, 90.5 s) and
     /// `bs1-unit` (FAILURE).
@@ -109,8 +141,9 @@ pub fn at(seconds: f64) -> DateTime<Utc> {
     noon + chrono::Duration::microseconds((seconds * 1_000_000.0) as i64)
 }
 
-fn history() -> Vec<StoreRecord> {
-    let item = ItemRef {
+/// A push to `main` of `org/project`.
+fn main_branch() -> ItemRef {
+    ItemRef {
         connection: "git".into(),
         project: "org/project".into(),
         ref_name: "refs/heads/main".into(),
@@ -119,7 +152,11 @@ fn history() -> Vec<StoreRecord> {
         oldrev: "aaaa".into(),
         newrev: "bbbb".into(),
         change: None,
-    };
+    }
+}
+
+fn history() -> Vec<StoreRecord> {
+    let item = main_branch();
     let started = |job: &str, t: f64| StoreRecord::BuildStarted {
         buildset_uuid: "bs1".into(),
         uuid: format!("bs1-{job}"),

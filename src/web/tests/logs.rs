@@ -32,6 +32,7 @@ async fn get(world: &World, uri: &str) -> (StatusCode, String, String) {
 #[actix_web::test]
 async fn a_builds_job_output_is_served_as_plain_text() {
     let world = World::new().await;
+    world.record_build("b1").await;
     world.write_log(
         "b1",
         "job-output.txt",
@@ -46,6 +47,7 @@ async fn a_builds_job_output_is_served_as_plain_text() {
 #[actix_web::test]
 async fn a_missing_log_file_is_a_404_json_naming_it() {
     let world = World::new().await;
+    world.record_build("b1").await;
     world.write_log("b1", "job-output.txt", "x");
     let (status, kind, body) = get(&world, "/logs/b1/nope.txt").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -62,6 +64,8 @@ async fn a_missing_log_file_is_a_404_json_naming_it() {
 #[actix_web::test]
 async fn paths_that_climb_out_of_the_builds_folder_are_refused() {
     let world = World::new().await;
+    world.record_build("b1").await;
+    world.record_build("b2").await;
     world.write_log("b1", "job-output.txt", "x");
     world.write_log("b2", "secret.txt", "not for b1");
     for uri in [
@@ -88,20 +92,70 @@ async fn paths_that_climb_out_of_the_builds_folder_are_refused() {
 
 #[cfg(unix)]
 #[actix_web::test]
-async fn a_symlink_leading_out_of_the_builds_folder_is_refused() {
+async fn a_symlink_leading_out_of_the_builds_folder_is_not_followed() {
+    // Given build b1 whose job left links to another build's file, to
+    // another build's folder and to a system file
     let world = World::new().await;
+    world.record_build("b1").await;
+    world.record_build("b2").await;
     let secret = world.write_log("b2", "secret.txt", "not for b1");
     world.write_log("b1", "job-output.txt", "x");
-    let link = world.state.logs_dir.join("b1").join("leak.txt");
-    std::os::unix::fs::symlink(&secret, &link).expect("a symlink");
-    let (status, _, body) = get(&world, "/logs/b1/leak.txt").await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(!body.contains("not for b1"));
+    let b1 = world.state.logs_dir.join("b1");
+    let link = |target: &std::path::Path, name: &str| {
+        std::os::unix::fs::symlink(target, b1.join(name)).expect("a symlink");
+    };
+    link(&secret, "leak.txt");
+    link(&world.state.logs_dir.join("b2"), "other");
+    link(std::path::Path::new("/etc/passwd"), "passwd");
+
+    // When each link is asked for, then it is as absent as a missing file
+    for uri in [
+        "/logs/b1/leak.txt",
+        "/logs/b1/other/secret.txt",
+        "/logs/b1/other/",
+        "/logs/b1/passwd",
+    ] {
+        let (status, _, body) = get(&world, uri).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}: {body}");
+        assert!(!body.contains("not for b1"), "{uri} leaked: {body}");
+        assert!(!body.contains("root:"), "{uri} leaked: {body}");
+    }
+}
+
+#[cfg(unix)]
+#[actix_web::test]
+async fn a_symlink_within_the_builds_folder_is_served() {
+    // Given build b1 with a link to its own job output
+    let world = World::new().await;
+    world.record_build("b1").await;
+    world.write_log("b1", "job-output.txt", "mine\n");
+    let b1 = world.state.logs_dir.join("b1");
+    std::os::unix::fs::symlink(b1.join("job-output.txt"), b1.join("latest.txt"))
+        .expect("a symlink");
+
+    // When the link is asked for, then the file it names is served
+    let (status, _, body) = get(&world, "/logs/b1/latest.txt").await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "mine\n"));
+}
+
+#[actix_web::test]
+async fn the_logs_of_a_build_no_tenant_recorded_are_a_404_json() {
+    // Given log files of a build the history does not know
+    let world = World::new().await;
+    world.write_log("stray", "job-output.txt", "x");
+
+    // When they are asked for, then no tenant can vouch for them
+    let (status, kind, body) = get(&world, "/logs/stray/job-output.txt").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(kind.starts_with("application/json"), "{kind}");
+    let body: Value = serde_json::from_str(&body).expect("a JSON body");
+    assert_eq!(body["error"], "UnknownBuild");
 }
 
 #[actix_web::test]
 async fn a_builds_folder_is_listed_as_an_html_index() {
     let world = World::new().await;
+    world.record_build("b1").await;
     world.write_log("b1", "job-output.txt", "x");
     world.write_log("b1", "zuul-info/inventory.yaml", "all: {}");
     world.write_log("b1", "<odd>.txt", "x");
@@ -122,6 +176,7 @@ async fn a_builds_folder_is_listed_as_an_html_index() {
 #[actix_web::test]
 async fn a_folder_without_its_trailing_slash_redirects_to_it() {
     let world = World::new().await;
+    world.record_build("b1").await;
     world.write_log("b1", "zuul-info/inventory.yaml", "all: {}");
     let (status, location, _) = get(&world, "/logs/b1").await;
     assert!(status.is_redirection());

@@ -27,10 +27,22 @@ pub struct WsClient {
 impl WsClient {
     /// Opens `path` on `addr`; fails with the HTTP status line when not upgraded.
     pub async fn connect(addr: SocketAddr, path: &str) -> Result<WsClient, String> {
+        WsClient::connect_as(addr, path, None).await
+    }
+
+    /// [`connect`](Self::connect), with `token` as bearer when there is one.
+    pub async fn connect_as(
+        addr: SocketAddr,
+        path: &str,
+        token: Option<&str>,
+    ) -> Result<WsClient, String> {
         let mut stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+        let authorization = token
+            .map(|t| format!("Authorization: Bearer {t}\r\n"))
+            .unwrap_or_default();
         let request = format!(
             "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{authorization}\r\n"
         );
         stream
             .write_all(request.as_bytes())
