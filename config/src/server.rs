@@ -392,6 +392,32 @@ mod tests {
     }
 
     #[test]
+    fn the_executors_sandbox_paths_and_limits_are_read_in_zuuls_words() {
+        let config = parse(
+            "tenant-config: t.yaml\nexecutor:\n  trusted-ro-paths: [/opt/tools]\n  trusted-rw-paths: [artifacts]\n\
+             \x20 untrusted-ro-paths: [/srv/cache]\n  untrusted-rw-paths: [/scratch]\n\
+             \x20 disk-limit-per-job: 10\n  output-limit-per-job: 2\n",
+        )
+        .unwrap();
+        let executor = config.executor;
+        let paths = executor.sandbox_paths;
+        assert_eq!(paths.trusted_ro, [Path::new("/opt/tools")]);
+        assert_eq!(paths.trusted_rw, [Path::new("/srv/p/artifacts")]);
+        assert_eq!(paths.untrusted_ro, [Path::new("/srv/cache")]);
+        assert_eq!(paths.untrusted_rw, [Path::new("/scratch")]);
+        assert_eq!(executor.disk_limit, 10 * MIB);
+        assert_eq!(executor.output_limit, 2 * MIB);
+    }
+
+    #[test]
+    fn without_an_executor_section_builds_get_zuuls_default_limits() {
+        let executor = parse("tenant-config: t.yaml\n").unwrap().executor;
+        assert_eq!(executor.disk_limit, 250 * MIB);
+        assert_eq!(executor.output_limit, 100 * MIB);
+        assert!(executor.sandbox_paths.trusted_rw.is_empty());
+    }
+
+    #[test]
     fn a_postgres_url_is_kept_as_is() {
         let config =
             parse("tenant-config: t.yaml\ndatabase: {url: \"postgres://u@127.0.0.1/db\"}\n")

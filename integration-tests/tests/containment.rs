@@ -228,6 +228,36 @@ async fn every_attack_of_an_untrusted_job_on_its_host_is_refused_and_reported() 
 }
 
 #[tokio::test]
+async fn links_a_job_leaves_in_its_logs_to_the_hosts_files_are_not_served() {
+    // Given a job that links its log dir to the host's secrets and database
+    let server = TestServer::start(Scenario::default()).await;
+    let db = server.state_dir().join("portcullis.db");
+    let task = format!(
+        "    - ansible.builtin.shell: \"ln -s /etc/shadow {{{{ zuul.executor.log_root }}}}/shadow \
+         && ln -s {} {{{{ zuul.executor.log_root }}}}/db\"\n",
+        db.display()
+    );
+    let newrev = server.demo.commit(
+        "Link the logs",
+        &[
+            (".zuul.yaml", &jobs::one_job("linker", "")),
+            ("playbooks/linker.yaml", &jobs::playbook(&task)),
+        ],
+    );
+    let (build, log) = build_and_log(&server, "linker", &newrev).await;
+    assert_eq!(build["result"], "SUCCESS", "{log}");
+
+    // When a reader asks for the links
+    // Then the server does not follow them
+    let uuid = build["uuid"].as_str().unwrap();
+    for name in ["shadow", "db"] {
+        let url = format!("{}/logs/{uuid}/{name}", server.base_url);
+        let (code, body) = server.get_text(&url).await;
+        assert_eq!(code, 404, "{name}: {body}");
+    }
+}
+
+#[tokio::test]
 async fn a_job_may_not_use_another_projects_secret() {
     // Given a project `other` with a secret
     let server = TestServer::start(Scenario {
