@@ -18,9 +18,6 @@ use crate::live_log::read_to_close;
 /// The user the tenant's access rule names.
 const READER: &str = "rita";
 
-/// The base job runs on one local node: the executor sandbox runs no job on the executor itself.
-const NODESET: &str = "    nodeset:\n      nodes:\n        - name: node\n          label: local\n";
-
 /// A playbook on the job's node that prints a line the log must show.
 const PLAYBOOK: &str = "- hosts: all\n  gather_facts: false\n  tasks:\n    \
                         - ansible.builtin.debug: {msg: guarded hello}\n";
@@ -34,7 +31,7 @@ fn reader() -> String {
 /// the admins) may read it.
 fn read_protected() -> Scenario {
     let base = auth_scenario(Scenario {
-        config_yaml: format!("{BASE_CONFIG}{NODESET}"),
+        config_yaml: BASE_CONFIG.to_string(),
         reader_token: Some(reader()),
         ..Scenario::default()
     });
