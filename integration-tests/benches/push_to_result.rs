@@ -14,7 +14,7 @@ use portcullis_integration_tests::{Scenario, TestServer};
 const PUSHES: usize = 10;
 
 const JOB: &str = "- job:\n    name: empty-play\n    run: playbooks/noop.yaml\n- project:\n    post:\n      jobs: [empty-play]\n";
-const NOOP: &str = "- hosts: localhost\n  gather_facts: false\n  tasks: []\n";
+const NOOP: &str = "- hosts: all\n  gather_facts: false\n  tasks: []\n";
 
 #[tokio::main]
 async fn main() {

@@ -383,3 +383,42 @@ fn git_in(repo: &Path, args: &[&str]) -> String {
         .unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+#[tokio::test]
+async fn a_job_with_a_secret_does_not_run_in_a_pre_review_pipeline() {
+    // Given the base config's pipeline, which is not post-review
+    let server = TestServer::start(Scenario::default()).await;
+
+    // When a change to demo adds a job that uses demo's own secret to it
+    let secret = "- secret:\n    name: demo-token\n    data: {token: hunter2}\n";
+    let config = format!(
+        "{secret}{}",
+        jobs::one_job("leak", "    secrets: [{name: token, secret: demo-token}]\n")
+    );
+    let leak = jobs::playbook("    - ansible.builtin.debug: {msg: \"{{ token.token }}\"}\n");
+    let newrev = server.demo.commit(
+        "Run a job with a secret before review",
+        &[(".zuul.yaml", &config), ("playbooks/leak.yaml", &leak)],
+    );
+
+    // Then the item reports a config error naming the rule, and the job never ran
+    let path = format!("/api/tenant/{TENANT}/buildsets?newrev={newrev}&complete=true");
+    let sets = portcullis_integration_tests::wait::until(
+        "the config error",
+        std::time::Duration::from_secs(120),
+        || async {
+            let (_, sets) = server.try_get(&path).await?;
+            sets.as_array()?.first().cloned()
+        },
+    )
+    .await;
+    assert_eq!(sets["result"], "CONFIG_ERROR", "{sets:#}");
+    let message = sets["message"].as_str().unwrap_or_default();
+    assert!(message.contains("post-review job leak"), "{message}");
+    let path = format!("/api/tenant/{TENANT}/builds?job_name=leak&newrev={newrev}");
+    let (_, builds) = server.get(&path).await;
+    assert!(
+        builds.as_array().is_none_or(|b| b.iter().all(|b| b["result"] != "SUCCESS")),
+        "{builds:#}"
+    );
+}
