@@ -172,6 +172,24 @@ impl AnsibleExecutor {
         }
     }
 
+    /// Ends what a previous run that died left of its builds: processes
+    /// still running as build users no live build holds, and work dirs under
+    /// `builds/` (those of `held` builds stay for their autohold). Call it
+    /// before the first build; answers (users whose processes were ended,
+    /// work dirs removed).
+    pub async fn end_leftovers(&self, held: std::collections::HashSet<String>) -> (usize, usize) {
+        let users = self.inner.users.clone();
+        let builds = self.inner.settings.state_dir.join("builds");
+        let ended = tokio::task::spawn_blocking(move || {
+            let users = users.end_orphans();
+            let entries = std::fs::read_dir(&builds).into_iter().flatten().flatten();
+            let leftover = entries.filter(|e| !held.contains(&*e.file_name().to_string_lossy()));
+            let removed = leftover.filter(|e| std::fs::remove_dir_all(e.path()).is_ok());
+            (users, removed.count())
+        });
+        ended.await.unwrap_or_default()
+    }
+
     /// Where the logs of build `uuid` are served.
     pub fn log_url(&self, uuid: &str) -> String {
         format!("{}logs/{uuid}/", self.inner.settings.web_root)

@@ -89,16 +89,16 @@ pub async fn serve(config_path: &Path) -> anyhow::Result<()> {
             LEFTOVER_BOUND.as_secs()
         ),
     }
+    let executor = AnsibleExecutor::new(ExecutorSettings {
+        state_dir: config.state_dir.clone(),
+        config: config.executor.clone(),
+        merger: merger.clone(),
+        web_root: config.web_root.clone(),
+    })
+    .with_nodes(nodes.clone());
+    let saved = restart_state(&store, &executor).await?;
     let ports = Ports {
-        executor: Arc::new(
-            AnsibleExecutor::new(ExecutorSettings {
-                state_dir: config.state_dir.clone(),
-                config: config.executor.clone(),
-                merger: merger.clone(),
-                web_root: config.web_root.clone(),
-            })
-            .with_nodes(nodes.clone()),
-        ),
+        executor: Arc::new(executor),
         store: Arc::new(store.clone()),
         loader: Arc::new(RepoLayoutLoader::new(merger.clone()).with_keys(keys.clone())),
         merger: Arc::new(merger.clone()),
@@ -106,9 +106,11 @@ pub async fn serve(config_path: &Path) -> anyhow::Result<()> {
         log_hub: log_hub.clone(),
         web_root: config.web_root.clone(),
     };
-    let scheduler = actix::Actor::start(Scheduler::new(tenants.clone(), ports));
+    let scheduler = Scheduler::new(tenants.clone(), ports).restoring(saved);
+    let scheduler = actix::Actor::start(scheduler);
     let engine = EngineHandle::new(scheduler, log_hub);
     let _pollers = start_pollers(&config, &tenants, &merger, &engine);
+    let engine_for_stop = engine.clone();
     let state = WebState {
         engine,
         store,
@@ -128,6 +130,17 @@ pub async fn serve(config_path: &Path) -> anyhow::Result<()> {
     // Once the web server stops, dropping the pollers and stopping the system
     // stops every actor, and with them every build's processes.
     let served = server.await.context("web server failed");
+    // Before the builds are dropped: pipelines must not take their ends for
+    // results, so the queues saved last are what the next start restores.
+    if tokio::time::timeout(RELEASE_BOUND, engine_for_stop.stop_queues())
+        .await
+        .is_err()
+    {
+        tracing::error!(
+            "the queues were not all saved within {} s",
+            RELEASE_BOUND.as_secs()
+        );
+    }
     // Given back while the runtime still runs: a lease dropped with the
     // system could only spawn its deletes, and they would never run.
     let releasing = std::time::Instant::now();
@@ -147,6 +160,46 @@ pub async fn serve(config_path: &Path) -> anyhow::Result<()> {
     // Dropped tunnels kill their groups; this catches any the drop missed.
     portcullis_actors::tunnel::reap_leftover_tunnels(&marker);
     served
+}
+
+/// What the previous run left, made ready for this one before the engine
+/// starts: its unfinished history rows ended, its builds' processes and work
+/// dirs gone, and the queues it saved (to restore).
+async fn restart_state(
+    store: &Store,
+    executor: &AnsibleExecutor,
+) -> anyhow::Result<Vec<portcullis_actors::port::SavedQueue>> {
+    let held = store
+        .held_builds()
+        .await
+        .context("cannot read the held builds")?;
+    let (users, dirs) = executor.end_leftovers(held.into_iter().collect()).await;
+    if users + dirs > 0 {
+        tracing::warn!(
+            users,
+            dirs,
+            "ended the processes and removed the work dirs of builds a previous run left"
+        );
+    }
+    let ended = store
+        .end_unfinished()
+        .await
+        .context("cannot end unfinished builds")?;
+    if ended > 0 {
+        tracing::warn!(
+            builds = ended,
+            "builds a previous run left running are ABORTED"
+        );
+    }
+    let saved = store
+        .saved_queues()
+        .await
+        .context("cannot read the saved queues")?;
+    let items: usize = saved.iter().map(|q| q.events.len()).sum();
+    if items > 0 {
+        tracing::info!(items, "restoring the queues the previous run saved");
+    }
+    Ok(saved)
 }
 
 /// The projects each connection serves, over all tenants.

@@ -13,10 +13,12 @@
 //! | [`row`] | the rows queries return |
 //! | `query` | reads |
 //! | `write` | the engine's records |
+//! | `restart` | saved queues, and the rows a stopped run left unfinished |
 
 mod connection;
 pub mod filter;
 mod query;
+mod restart;
 pub mod row;
 mod schema;
 #[cfg(test)]
@@ -29,6 +31,7 @@ use portcullis_actors::port::{self, StoreRecord};
 
 use connection::{connect_error, AnyConnection, Manager, Target};
 pub use filter::{BuildFilter, BuildsetFilter, DEFAULT_LIMIT, MAX_LIMIT};
+pub use restart::ABORTED;
 pub use row::{BuildRow, BuildsetRow};
 
 /// SQLite allows one writer at a time; a few readers beside it are plenty.
@@ -136,6 +139,22 @@ impl Store {
     /// Writes one engine record.
     pub async fn record(&self, record: StoreRecord) -> Result<(), StoreError> {
         self.run(move |conn| write::record(conn, record)).await
+    }
+
+    /// The queues the pipelines saved last, each in order.
+    pub async fn saved_queues(&self) -> Result<Vec<port::SavedQueue>, StoreError> {
+        self.run(restart::saved_queues).await
+    }
+
+    /// Ends the builds and buildsets a stopped run left without a result; see
+    /// [`restart::end_unfinished`].
+    pub async fn end_unfinished(&self) -> Result<usize, StoreError> {
+        self.run(restart::end_unfinished).await
+    }
+
+    /// The uuids of builds an autohold kept.
+    pub async fn held_builds(&self) -> Result<Vec<String>, StoreError> {
+        self.run(restart::held_builds).await
     }
 
     /// Builds of `tenant` matching `filter`, newest first.

@@ -4,13 +4,13 @@
 use std::collections::BTreeMap;
 
 use futures_util::future::BoxFuture;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::event::ItemRef;
 use crate::result::BuildResult;
 
 /// A proposed change: on plain git, a review branch; on review systems, a change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChangeRef {
     /// The change number (unique per connection).
     pub number: u64,
@@ -28,7 +28,7 @@ pub struct ChangeRef {
 }
 
 /// One patchset of a change of the same connection, as a git parent names it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PatchsetRef {
     /// Project name.
     pub project: String,

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use portcullis_config::pipeline::EventFacts;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::change::ChangeRef;
 
@@ -10,7 +10,7 @@ use crate::change::ChangeRef;
 pub const NULL_REV: &str = "0000000000000000000000000000000000000000";
 
 /// Something that happened in a connection: for now a ref update.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TriggerEvent {
     /// Unique id of the event (goes into the buildset's event_id).
     pub id: String,

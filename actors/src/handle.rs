@@ -9,7 +9,7 @@ use crate::autohold::{AutoholdInfo, AutoholdRequest, Autoholds};
 use crate::event::TriggerEvent;
 use crate::log_hub::LogHub;
 use crate::scheduler::{
-    GetAutoholds, GetTenantLayout, GetTenantStatus, GetTenants, ProcessEvent, Scheduler,
+    GetAutoholds, GetTenantLayout, GetTenantStatus, GetTenants, ProcessEvent, Scheduler, StopEngine,
 };
 use crate::status::{TenantStatus, TenantSummary};
 use crate::tenant::TenantLayout;
@@ -52,6 +52,12 @@ impl EngineHandle {
     pub async fn status(&self, tenant: &str) -> Option<TenantStatus> {
         let query = GetTenantStatus(tenant.to_string());
         self.scheduler.send(query).await.ok().flatten()
+    }
+
+    /// Stops every pipeline from acting and waits until the queues they saved
+    /// are written: what the next start restores.
+    pub async fn stop_queues(&self) {
+        let _ = self.scheduler.send(StopEngine).await;
     }
 
     /// Live logs of running builds.

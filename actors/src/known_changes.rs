@@ -91,6 +91,17 @@ impl KnownChanges {
         }
     }
 
+    /// Takes in an event about a change unless the change is known already:
+    /// what a restored item says of its change is older than any event since.
+    pub fn recall(&self, event: &TriggerEvent) {
+        let Some(change) = &event.change else {
+            return;
+        };
+        if self.get(&event.project, change.number).is_none() {
+            self.observe(event);
+        }
+    }
+
     /// Marks a change merged (the gate merged it).
     pub fn merged(&self, project: &str, number: u64) {
         let mut changes = self.lock();

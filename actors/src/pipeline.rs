@@ -32,11 +32,12 @@ use portcullis_config::Layout;
 use crate::autohold::Autoholds;
 use crate::event::{ItemRef, TriggerEvent};
 use crate::known_changes::KnownChanges;
-use crate::port::Ports;
+use crate::port::{Ports, SavedQueue, StoreRecord};
 use crate::queue_item::{
     CancelJobs, FinishItem, ItemCompleted, ItemListeners, ItemProgressed, ItemSpec, Progress,
     QueueItem, StartBuildset,
 };
+use crate::record_queue::RecordQueue;
 use crate::result::BuildResult;
 use change_queue::{Action, ChangeQueue, QueueEntry};
 use dependency::Refusal;
@@ -54,6 +55,19 @@ pub struct EnqueueEvent(pub TriggerEvent);
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct UpdateLayout(pub Arc<Layout>);
+
+/// Enqueues the items a restart restores, in their saved order. Sent by the
+/// Tenant once its first layout is loaded.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct RestoreItems(pub Vec<TriggerEvent>);
+
+/// Tells the pipeline the server stops: it acts on nothing more (no builds,
+/// no reports, no saves), so the queue it saved last is what the next start
+/// restores. Answers once every save is written.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct StopQueues;
 
 /// Asks how many items the pipeline holds.
 #[derive(Debug, Message)]
@@ -75,6 +89,14 @@ pub struct Pipeline {
     leaving: Vec<(String, ItemRef)>,
     /// The tenant's known changes: where needed changes are found.
     changes: KnownChanges,
+    /// The event each live item was enqueued from, by item id: what is saved.
+    events: HashMap<String, TriggerEvent>,
+    /// The ids of the live items as last saved, in queue order.
+    saved: Vec<String>,
+    /// Writes the saved queue, in order.
+    saves: RecordQueue,
+    /// True once the server stops: nothing more is acted on or saved.
+    stopping: bool,
 }
 
 impl Pipeline {
@@ -91,12 +113,16 @@ impl Pipeline {
             tenant,
             name,
             layout,
-            ports,
             autoholds,
             queues: Vec::new(),
             items: HashMap::new(),
             leaving: Vec::new(),
+            saves: RecordQueue::start(ports.store.clone()),
+            ports,
             changes,
+            events: HashMap::new(),
+            saved: Vec::new(),
+            stopping: false,
         }
     }
 
@@ -120,6 +146,9 @@ impl Pipeline {
 
     /// Walks every queue and carries out what the walks ask for.
     fn process(&mut self, ctx: &mut Context<Self>) {
+        if self.stopping {
+            return;
+        }
         let rules = manager::rules(self.manager());
         let mut reports = Vec::new();
         for queue in &mut self.queues {
@@ -149,6 +178,27 @@ impl Pipeline {
         // A queue of one item goes with it, and with it the changes it carried.
         self.queues
             .retain(|q| !q.own || q.entries.iter().any(|e| e.live));
+        self.save();
+    }
+
+    /// Saves the live items when they changed since the last save: written
+    /// behind the engine, in order, so a crash loses at most the saves still
+    /// on their way to the store.
+    fn save(&mut self) {
+        let live = self.entries().filter(|e| e.live).map(|e| e.id.clone());
+        let live: Vec<String> = live.collect();
+        if live == self.saved {
+            return;
+        }
+        let keep: std::collections::HashSet<&String> = live.iter().collect();
+        self.events.retain(|id, _| keep.contains(id));
+        let events = live.iter().filter_map(|id| self.events.get(id).cloned());
+        self.saves.push(StoreRecord::QueueSaved(SavedQueue {
+            tenant: self.tenant.clone(),
+            pipeline: self.name.clone(),
+            events: events.collect(),
+        }));
+        self.saved = live;
     }
 
     /// Takes the entry out of its queue and tells its item to end with `result`.
@@ -273,6 +323,9 @@ impl Pipeline {
             Some(spec) => self.start_item(spec, ctx),
             None => uuid::Uuid::new_v4().simple().to_string(),
         };
+        if live {
+            self.events.insert(id.clone(), event);
+        }
         let mode = manager::merge_mode(&self.layout, &item.project);
         let mut entry = QueueEntry::new(id.clone(), item, mode);
         entry.hold_following = hold_following;
@@ -448,7 +501,32 @@ impl Handler<EnqueueEvent> for Pipeline {
     type Result = ();
 
     fn handle(&mut self, EnqueueEvent(event): EnqueueEvent, ctx: &mut Context<Self>) {
-        self.enqueue(event, ctx);
+        if !self.stopping {
+            self.enqueue(event, ctx);
+        }
+    }
+}
+
+impl Handler<RestoreItems> for Pipeline {
+    type Result = ();
+
+    fn handle(&mut self, RestoreItems(events): RestoreItems, ctx: &mut Context<Self>) {
+        if self.stopping {
+            return;
+        }
+        tracing::info!(tenant = %self.tenant, pipeline = %self.name, items = events.len(), "restoring the saved queue");
+        for event in events {
+            self.enqueue(event, ctx);
+        }
+    }
+}
+
+impl Handler<StopQueues> for Pipeline {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: StopQueues, _: &mut Context<Self>) -> Self::Result {
+        self.stopping = true;
+        Box::pin(self.saves.flushed())
     }
 }
 

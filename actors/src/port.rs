@@ -8,7 +8,7 @@ use futures_util::future::BoxFuture;
 use portcullis_config::{FrozenJob, Layout, TenantDef};
 
 use crate::change::MergeState;
-use crate::event::ItemRef;
+use crate::event::{ItemRef, TriggerEvent};
 use crate::log_hub::LogHub;
 use crate::result::BuildResult;
 
@@ -166,6 +166,20 @@ pub enum StoreRecord {
         /// When it ended.
         end_time: DateTime<Utc>,
     },
+    /// A pipeline's live items changed: what a restart restores now.
+    QueueSaved(SavedQueue),
+}
+
+/// A pipeline's live items in queue order, each as the event it was enqueued
+/// from: what a restart enqueues again, in this order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SavedQueue {
+    /// Tenant name.
+    pub tenant: String,
+    /// Pipeline name.
+    pub pipeline: String,
+    /// The items' events, head of the first queue first.
+    pub events: Vec<TriggerEvent>,
 }
 
 /// Why the store could not write.

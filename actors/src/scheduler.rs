@@ -7,9 +7,11 @@ use portcullis_config::TenantConfig;
 use crate::admin::{AdminError, RunAdminCommand};
 use crate::autohold::Autoholds;
 use crate::event::TriggerEvent;
-use crate::port::Ports;
+use crate::port::{Ports, SavedQueue};
 use crate::status::{TenantStatus, TenantSummary};
-use crate::tenant::{GetLayout, GetStatus, GetSummary, RouteEvent, Tenant, TenantLayout};
+use crate::tenant::{
+    GetLayout, GetStatus, GetSummary, RouteEvent, StopTenant, Tenant, TenantLayout,
+};
 
 /// A trigger event from a driver. Sent through [`crate::EngineHandle::submit`].
 #[derive(Debug, Message)]
@@ -37,6 +39,12 @@ pub struct GetTenantLayout(pub String);
 #[rtype(result = "(Autoholds, TenantConfig)")]
 pub struct GetAutoholds;
 
+/// Stops every pipeline from acting, keeping its saved queue for the next
+/// start; answers once the saves are written. Sent when the server stops.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct StopEngine;
+
 /// The root of the actor tree.
 pub struct Scheduler {
     config: TenantConfig,
@@ -45,6 +53,8 @@ pub struct Scheduler {
     autoholds: Autoholds,
     /// Tenant actors in config order, owned here.
     tenants: Vec<(String, Addr<Tenant>)>,
+    /// The queues a previous run saved, handed to their tenants at start.
+    saved: Vec<SavedQueue>,
 }
 
 impl Scheduler {
@@ -55,7 +65,14 @@ impl Scheduler {
             ports,
             autoholds: Autoholds::default(),
             tenants: Vec::new(),
+            saved: Vec::new(),
         }
+    }
+
+    /// The same scheduler, restoring the queues a previous run saved.
+    pub fn restoring(mut self, saved: Vec<SavedQueue>) -> Self {
+        self.saved = saved;
+        self
     }
 }
 
@@ -63,11 +80,32 @@ impl Actor for Scheduler {
     type Context = Context<Self>;
 
     fn started(&mut self, _: &mut Context<Self>) {
+        let mut saved = std::mem::take(&mut self.saved);
         for def in &self.config.tenants {
+            let (mine, rest) = saved.into_iter().partition(|q| q.tenant == def.name);
+            saved = rest;
             let tenant = Tenant::new(def.clone(), self.ports.clone(), self.autoholds.clone());
-            let tenant = tenant.start();
+            let tenant = tenant.restoring(mine).start();
             self.tenants.push((def.name.clone(), tenant));
         }
+        for queue in saved {
+            tracing::warn!(tenant = %queue.tenant, pipeline = %queue.pipeline, "a saved queue's tenant is gone; its items are not restored");
+        }
+    }
+}
+
+impl Handler<StopEngine> for Scheduler {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: StopEngine, _: &mut Context<Self>) -> Self::Result {
+        let stops: Vec<_> = self
+            .tenants
+            .iter()
+            .map(|(_, t)| t.send(StopTenant))
+            .collect();
+        Box::pin(async move {
+            join_all(stops).await;
+        })
     }
 }
 

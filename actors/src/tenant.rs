@@ -24,8 +24,11 @@ use portcullis_config::{Layout, TenantDef};
 use crate::autohold::Autoholds;
 use crate::event::{ItemRef, TriggerEvent};
 use crate::known_changes::KnownChanges;
-use crate::pipeline::{CountItems, DequeueStaleChange, GetPipelineStatus, Pipeline, UpdateLayout};
-use crate::port::Ports;
+use crate::pipeline::{
+    CountItems, DequeueStaleChange, GetPipelineStatus, Pipeline, RestoreItems, StopQueues,
+    UpdateLayout,
+};
+use crate::port::{Ports, SavedQueue};
 use crate::status::{TenantStatus, TenantSummary};
 
 /// A trigger event for this tenant. Sent by the Scheduler.
@@ -65,7 +68,15 @@ pub struct Tenant {
         tokio::sync::oneshot::Sender<Result<(), crate::admin::AdminError>>,
     )>,
     loading: bool,
+    /// The queues a restart restores, until the first layout is loaded.
+    restoring: Vec<SavedQueue>,
 }
+
+/// Stops the tenant's pipelines from acting and answers once their last
+/// saves are written. Sent by the Scheduler when the server stops.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct StopTenant;
 
 impl Tenant {
     /// A tenant that loads its layout through `ports.loader` once started.
@@ -82,6 +93,31 @@ impl Tenant {
             pending: Vec::new(),
             pending_admin: Vec::new(),
             loading: false,
+            restoring: Vec::new(),
+        }
+    }
+
+    /// The same tenant, restoring `saved` (its pipelines' queues) once loaded.
+    pub fn restoring(mut self, saved: Vec<SavedQueue>) -> Self {
+        self.restoring = saved;
+        self
+    }
+
+    /// Hands each pipeline its saved items: their changes become known first,
+    /// so restored items find what they need in the order they were saved.
+    fn restore_queues(&mut self) {
+        let saved = std::mem::take(&mut self.restoring);
+        for event in saved.iter().flat_map(|q| &q.events) {
+            self.changes.recall(event);
+        }
+        for queue in saved {
+            match self.pipelines.iter().find(|(n, _)| *n == queue.pipeline) {
+                Some((_, addr)) => addr.do_send(RestoreItems(queue.events)),
+                None => tracing::warn!(
+                    tenant = %self.def.name, pipeline = %queue.pipeline, items = queue.events.len(),
+                    "a saved queue's pipeline is gone from the layout; its items are not restored"
+                ),
+            }
         }
     }
 
@@ -94,7 +130,8 @@ impl Tenant {
             match loaded {
                 Ok(layout) => {
                     tenant.refused.clear();
-                    tenant.apply_layout(Arc::new(layout), ctx)
+                    tenant.apply_layout(Arc::new(layout), ctx);
+                    tenant.restore_queues();
                 }
                 Err(err) => {
                     tracing::error!(tenant = %tenant.def.name, %err, "layout not loaded; keeping the previous one");
@@ -208,6 +245,21 @@ impl Handler<RouteEvent> for Tenant {
         if !self.loading {
             self.start_load(ctx);
         }
+    }
+}
+
+impl Handler<StopTenant> for Tenant {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: StopTenant, _: &mut Context<Self>) -> Self::Result {
+        let stops: Vec<_> = self
+            .pipelines
+            .iter()
+            .map(|(_, a)| a.send(StopQueues))
+            .collect();
+        Box::pin(async move {
+            join_all(stops).await;
+        })
     }
 }
 

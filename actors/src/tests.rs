@@ -14,6 +14,7 @@ mod holding;
 mod jobs;
 mod managers;
 mod reports;
+mod restore;
 mod scenarios;
 mod speculative_config;
 mod supercedes;

@@ -418,7 +418,9 @@ async fn a_job_with_a_secret_does_not_run_in_a_pre_review_pipeline() {
     let path = format!("/api/tenant/{TENANT}/builds?job_name=leak&newrev={newrev}");
     let (_, builds) = server.get(&path).await;
     assert!(
-        builds.as_array().is_none_or(|b| b.iter().all(|b| b["result"] != "SUCCESS")),
+        builds
+            .as_array()
+            .is_none_or(|b| b.iter().all(|b| b["result"] != "SUCCESS")),
         "{builds:#}"
     );
 }

@@ -80,9 +80,19 @@ async fn deliver(merger: &Merger, report: &Report) -> Result<(), ReportError> {
     let mut book = book.lock().await;
     let record = book
         .by_number(change.number)
-        .filter(|r| r.project == item.project)
-        .cloned()
-        .ok_or_else(|| fail(format!("change {} has no review branch", change.number)))?;
+        .filter(|r| r.project == item.project);
+    let Some(record) = record.filter(|r| !r.merged).cloned() else {
+        // Merged before (a restart replays its report) or never proposed here.
+        let landed = merger.landed(&report.connection, &item.project, target, &item.newrev);
+        return match landed.await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(fail(format!(
+                "change {} has no review branch",
+                change.number
+            ))),
+            Err(e) => Err(fail(e.to_string())),
+        };
+    };
     let landing = Landing {
         connection: &report.connection,
         project: &item.project,

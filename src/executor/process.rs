@@ -74,7 +74,7 @@ impl ProcessGroup {
             child,
             pgid,
             tag: Tag {
-                env: format!("{BUILD_TAG_VAR}={build_uuid}"),
+                env: Some(format!("{BUILD_TAG_VAR}={build_uuid}")),
                 uid,
             },
             finished: false,
@@ -118,7 +118,7 @@ impl ProcessGroup {
 #[derive(Debug)]
 struct Tag {
     /// The `VAR=uuid` entry of its environment.
-    env: String,
+    env: Option<String>,
     /// The build's own user, if it has one.
     uid: Option<u32>,
 }
@@ -132,12 +132,12 @@ impl Tag {
                 return true;
             }
         }
+        let Some(env) = &self.env else {
+            return false;
+        };
         // Unreadable: gone, or not ours. Zombies read as empty.
-        std::fs::read(proc_dir.join("environ")).is_ok_and(|environ| {
-            environ
-                .split(|b| *b == 0)
-                .any(|var| var == self.env.as_bytes())
-        })
+        std::fs::read(proc_dir.join("environ"))
+            .is_ok_and(|environ| environ.split(|b| *b == 0).any(|var| var == env.as_bytes()))
     }
 }
 
@@ -154,9 +154,33 @@ fn kill_tagged(tag: &Tag) {
         }
     }
     tracing::warn!(
-        tag = tag.env,
+        tag = ?tag,
         "processes of a build survive repeated SIGKILLs"
     );
+}
+
+/// SIGKILLs every process running as `uid` (a build user whose build is gone).
+pub fn kill_user(uid: u32) {
+    kill_tagged(&Tag {
+        env: None,
+        uid: Some(uid),
+    });
+}
+
+/// The users of live processes among `uids`, each once.
+pub fn users_among(uids: std::ops::Range<u32>) -> std::collections::BTreeSet<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Default::default();
+    };
+    let is_process = |e: &std::fs::DirEntry| {
+        e.file_name()
+            .to_str()
+            .is_some_and(|n| n.parse::<i32>().is_ok())
+    };
+    let owners = entries.flatten().filter(is_process);
+    let owners = owners.filter_map(|e| std::fs::metadata(e.path()).ok().map(|m| m.uid()));
+    owners.filter(|uid| uids.contains(uid)).collect()
 }
 
 fn tagged_processes(tag: &Tag) -> Vec<Pid> {

@@ -7,6 +7,12 @@
 //! target did not move and the review branch still holds the tested patchset.
 //! The review branch is deleted afterwards.
 //!
+//! Landing is idempotent against the target branch: a patchset the target
+//! already holds (a restart replays a report whose merge had been pushed)
+//! lands as it is, without a second merge. That holds for the merge modes,
+//! which keep the patchset in the target's history; a cherry-picked, squashed
+//! or rebased change is not recognised and its replay fails to land.
+//!
 //! A non-bare local upstream with the target branch checked out is updated
 //! through git's `receive.denyCurrentBranch=updateInstead`: its work tree
 //! follows when it is clean, and git refuses the push (a failed landing) when
@@ -84,6 +90,12 @@ impl Merger {
         let _guard = lock.lock().await;
         let cache = self.ensure_cache(connection, project).await?;
         fetch(&cache, &url).await?;
+        let base = branch_head(&cache, project, landing.target).await?;
+        if is_ancestor(&cache, landing.patchset, &base).await {
+            tracing::info!(%connection, %project, change = landing.number, target = %landing.target, "already landed");
+            self.delete_review_branch(&url, &cache, landing).await;
+            return Ok(base);
+        }
         let review = branch_head(&cache, project, landing.review_branch).await;
         let outdated = |detail: String| LandError::Outdated {
             number: landing.number,
@@ -95,7 +107,6 @@ impl Merger {
             Ok(head) => return Err(outdated(format!("its review branch is at {head}"))),
             Err(_) => return Err(outdated("its review branch is gone".into())),
         }
-        let base = branch_head(&cache, project, landing.target).await?;
         let mut tree = self.scratch(connection, project, &cache, &base).await?;
         let patch = Patch {
             sha: landing.patchset,
@@ -136,22 +147,56 @@ impl Merger {
                 number: landing.number,
                 source,
             })?;
-        let deleted = push(&cache, &url)
+        self.delete_review_branch(&url, &cache, landing).await;
+        Ok(result)
+    }
+
+    /// Whether the target branch upstream already holds `patchset`.
+    pub async fn landed(
+        &self,
+        connection: &str,
+        project: &str,
+        target: &str,
+        patchset: &str,
+    ) -> Result<bool, MergerError> {
+        let url = self.repo_url(connection, project)?;
+        let lock = self.lock(connection, project);
+        let _guard = lock.lock().await;
+        let cache = self.ensure_cache(connection, project).await?;
+        fetch(&cache, &url).await?;
+        let base = branch_head(&cache, project, target).await?;
+        Ok(is_ancestor(&cache, patchset, &base).await)
+    }
+
+    /// Deletes the review branch while it still holds the landed patchset.
+    async fn delete_review_branch(
+        &self,
+        url: &str,
+        cache: &std::path::Path,
+        landing: &Landing<'_>,
+    ) {
+        let review_ref = format!("refs/heads/{}", landing.review_branch);
+        let deleted = push(cache, url)
             .arg(format!(
                 "--force-with-lease={review_ref}:{}",
                 landing.patchset
             ))
-            .arg(&url)
+            .arg(url)
             .arg(format!(":{review_ref}"))
             .output()
             .await;
         if let Err(error) = deleted {
             // The change has landed; a review branch left behind (say, checked out
-            // in a non-bare upstream) is only untidy.
-            tracing::warn!(%connection, %project, branch = %landing.review_branch, %error, "merged, but could not delete the review branch");
+            // in a non-bare upstream, or already gone) is only untidy.
+            tracing::warn!(connection = %landing.connection, project = %landing.project, branch = %landing.review_branch, %error, "merged, but could not delete the review branch");
         }
-        Ok(result)
     }
+}
+
+/// Whether `commit` is in the history of `head` (false when either is unknown).
+async fn is_ancestor(cache: &std::path::Path, commit: &str, head: &str) -> bool {
+    let git = Git::new(Some(cache)).args(["merge-base", "--is-ancestor", commit, head]);
+    git.succeeds().await.unwrap_or(false)
 }
 
 /// `git push` from the cache; into a local upstream with receive-pack told to

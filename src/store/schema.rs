@@ -48,3 +48,14 @@ diesel::table! {
 
 diesel::joinable!(zuul_build -> zuul_buildset (buildset_id));
 diesel::allow_tables_to_appear_in_same_query!(zuul_build, zuul_buildset);
+
+diesel::table! {
+    /// The live items of each pipeline, in queue order: what a restart restores.
+    portcullis_queue_item (id) {
+        id -> BigInt,
+        tenant -> Text,
+        pipeline -> Text,
+        position -> BigInt,
+        event -> Text,
+    }
+}

@@ -109,6 +109,7 @@ pub fn record(conn: &mut AnyConnection, record: StoreRecord) -> Result<(), Store
             message,
             end_time,
         } => buildset_finished(conn, &uuid, result.as_str(), message, end_time),
+        StoreRecord::QueueSaved(queue) => super::restart::save_queue(conn, queue),
     })
 }
 

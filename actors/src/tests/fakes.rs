@@ -120,17 +120,36 @@ impl Executor for FakeExecutor {
 #[derive(Clone)]
 pub struct MemoryStore {
     records: Arc<watch::Sender<Vec<StoreRecord>>>,
+    /// Every queue save, in order (kept apart from the history records).
+    saves: Arc<watch::Sender<Vec<crate::port::SavedQueue>>>,
 }
 
 impl Default for MemoryStore {
     fn default() -> Self {
         MemoryStore {
             records: Arc::new(watch::channel(Vec::new()).0),
+            saves: Arc::new(watch::channel(Vec::new()).0),
         }
     }
 }
 
 impl MemoryStore {
+    /// Waits (up to 10 s) until the last save of `pipeline` holds `n` items, and returns it.
+    pub async fn until_saved(&self, pipeline: &str, n: usize) -> crate::port::SavedQueue {
+        let last = |saves: &[crate::port::SavedQueue]| {
+            saves.iter().rev().find(|q| q.pipeline == pipeline).cloned()
+        };
+        let mut rx = self.saves.subscribe();
+        let wait = async {
+            let saves = rx.wait_for(|s| last(s).is_some_and(|q| q.events.len() == n));
+            saves.await.map(|s| last(&s).unwrap_or_default())
+        };
+        match tokio::time::timeout(Duration::from_secs(10), wait).await {
+            Ok(Ok(saved)) => saved,
+            _ => panic!("timed out; saves: {:#?}", self.saves.borrow()),
+        }
+    }
+
     /// Waits (up to 10 s) until `done` holds for the records, then returns them.
     pub async fn until(&self, done: impl Fn(&[StoreRecord]) -> bool) -> Vec<StoreRecord> {
         let mut rx = self.records.subscribe();
@@ -197,7 +216,10 @@ impl MemoryStore {
 
 impl BuildStore for MemoryStore {
     fn record(&self, record: StoreRecord) -> BoxFuture<'static, Result<(), StoreError>> {
-        self.records.send_modify(|r| r.push(record));
+        match record {
+            StoreRecord::QueueSaved(queue) => self.saves.send_modify(|s| s.push(queue)),
+            record => self.records.send_modify(|r| r.push(record)),
+        }
         async { Ok(()) }.boxed()
     }
 }

@@ -83,6 +83,11 @@ impl Harness {
 
     /// Starts an engine with `config` in the config project and `demo` as the demo project's.
     pub fn with(config: &str, demo: &str) -> Harness {
+        Harness::restoring(config, demo, Vec::new())
+    }
+
+    /// Starts an engine as [`Harness::with`] does, restoring `saved` queues.
+    pub fn restoring(config: &str, demo: &str, saved: Vec<crate::port::SavedQueue>) -> Harness {
         let loader = MemoryLoader::default();
         loader.set_file("config", true, config);
         loader.set_file("demo", false, demo);
@@ -101,7 +106,7 @@ impl Harness {
             web_root: WEB_ROOT.into(),
         };
         let tenants = TenantConfig::parse("main.yaml", TENANT).unwrap();
-        let scheduler = actix::Actor::start(Scheduler::new(tenants, ports));
+        let scheduler = actix::Actor::start(Scheduler::new(tenants, ports).restoring(saved));
         Harness {
             engine: EngineHandle::new(scheduler, log_hub),
             executor,
@@ -111,6 +116,9 @@ impl Harness {
             reporter,
         }
     }
+
+    /// The gating pipelines' config (see [`Harness::gating`]).
+    pub const GATING: &'static str = GATING;
 
     /// Starts an engine with the gating pipelines and `demo` config.
     pub fn gating(demo: &str) -> Harness {

@@ -77,6 +77,22 @@ impl UserPool {
         None
     }
 
+    /// Ends the processes of build users whose holder is gone (a server that
+    /// died leaves its builds' workers behind); answers how many users had any.
+    /// A user a live build holds is left alone, on this server or another.
+    pub fn end_orphans(&self) -> usize {
+        let users = crate::executor::process::users_among(FIRST_UID..FIRST_UID + SLOTS);
+        let mut ended = 0;
+        for uid in users {
+            // Held while the processes die, so no new build takes the user meanwhile.
+            if let Some(_lock) = self.lock(uid) {
+                crate::executor::process::kill_user(uid);
+                ended += 1;
+            }
+        }
+        ended
+    }
+
     /// The lock on `uid`, if no other process holds it.
     fn lock(&self, uid: u32) -> Option<File> {
         let file = File::create(self.lock_dir.join(uid.to_string())).ok()?;

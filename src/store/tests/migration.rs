@@ -8,7 +8,8 @@ use crate::store::connection::{AnyConnection, Target, POSTGRES_MIGRATIONS, SQLIT
 
 /// Whether both history tables can be read.
 fn tables_exist(conn: &mut AnyConnection) -> bool {
-    let probe = "SELECT id FROM zuul_buildset LIMIT 1; SELECT id FROM zuul_build LIMIT 1;";
+    let probe = "SELECT id FROM zuul_buildset LIMIT 1; SELECT id FROM zuul_build LIMIT 1; \
+                 SELECT id FROM portcullis_queue_item LIMIT 1;";
     match conn {
         AnyConnection::Postgresql(pg) => pg.batch_execute(probe).is_ok(),
         AnyConnection::Sqlite(lite) => lite.batch_execute(probe).is_ok(),

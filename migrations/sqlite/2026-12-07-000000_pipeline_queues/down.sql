@@ -1,0 +1,1 @@
+DROP TABLE portcullis_queue_item;
